@@ -1,0 +1,98 @@
+// Every environment variable the service and its tools read, parsed and checked in one
+// place. Nothing else in the code base reads process.env: a knob that is not here does not
+// exist, and the README's configuration table is written from this file.
+import path from 'node:path'
+
+export interface Config {
+  /** HTTP listen address for uploads and health checks. */
+  host: string
+  port: number
+  /** Unset: run the embedded TimescaleDB (PGlite) in-process and serve it on the wire protocol. */
+  databaseUrl: string | undefined
+  /** Where the embedded database keeps its files and the generated `local.token`. */
+  dataDir: string
+  embeddedPgHost: string
+  embeddedPgPort: number
+  /** An outside session that leaves a transaction open this long is ended (embedded only). */
+  embeddedIdleInTransactionTimeoutMs: number
+  /** Counted after gunzip, so a small gzip bomb cannot expand past it. */
+  maxBodyBytes: number
+  dbPoolSize: number
+  /** How long one database connection attempt may take before the upload answers 503. */
+  dbConnectTimeoutMs: number
+  /** Seconds a client is told to wait (Retry-After) when the database is unavailable. */
+  retryAfterSeconds: number
+  shutdownTimeoutMs: number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+type Env = Record<string, string | undefined>
+
+const MiB = 1024 * 1024
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = nonEmpty(env.DATABASE_URL)
+  return {
+    host: env.HOST?.trim() || '0.0.0.0',
+    port: port(env, 'PORT', 8080),
+    databaseUrl,
+    dataDir: path.resolve(env.DATA_DIR?.trim() || './data'),
+    embeddedPgHost: env.EMBEDDED_PG_HOST?.trim() || '127.0.0.1',
+    embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', 5433),
+    embeddedIdleInTransactionTimeoutMs: duration(env, 'EMBEDDED_IDLE_IN_TRANSACTION_TIMEOUT', 5_000),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * MiB, { min: 1024 }),
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 8, { min: 1, max: 1000 }),
+    dbConnectTimeoutMs: duration(env, 'DB_CONNECT_TIMEOUT', 5_000),
+    retryAfterSeconds: integer(env, 'RETRY_AFTER_SECONDS', 5, { min: 1, max: 3600 }),
+    shutdownTimeoutMs: duration(env, 'SHUTDOWN_TIMEOUT', 10_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim()
+  return trimmed ? trimmed : undefined
+}
+
+function integer(env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+  const raw = nonEmpty(env[name])
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`)
+  const value = Number(raw)
+  if ((range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)) {
+    throw new ConfigError(`${name} must be between ${range.min ?? '-'} and ${range.max ?? '-'}, got ${value}`)
+  }
+  return value
+}
+
+/** 0 asks the operating system for a free port (what the tests use). */
+function port(env: Env, name: string, fallback: number): number {
+  return integer(env, name, fallback, { min: 0, max: 65535 })
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `500ms`, `10s`, `5m`, `2h`, `7d`, or a bare number of milliseconds. */
+export function parseDurationMs(name: string, raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim())
+  if (!match) throw new ConfigError(`${name} must be a duration like 500ms, 10s, 5m, 2h or 7d, got ${JSON.stringify(raw)}`)
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 'ms']!)
+}
+
+function duration(env: Env, name: string, fallbackMs: number): number {
+  const raw = nonEmpty(env[name])
+  return raw === undefined ? fallbackMs : parseDurationMs(name, raw)
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env[name])
+  if (raw === undefined) return fallback
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`)
+  }
+  return raw as T
+}
