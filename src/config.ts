@@ -23,6 +23,9 @@ export interface Config {
   /** Seconds a client is told to wait (Retry-After) when the database is unavailable. */
   retryAfterSeconds: number
   shutdownTimeoutMs: number
+  /** Prometheus scrape endpoint (`/metrics`); loopback unless set, so it is not exposed by accident. */
+  metricsHost: string
+  metricsPort: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 
@@ -49,6 +52,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: duration(env, 'DB_CONNECT_TIMEOUT', 5_000),
     retryAfterSeconds: integer(env, 'RETRY_AFTER_SECONDS', 5, { min: 1, max: 3600 }),
     shutdownTimeoutMs: duration(env, 'SHUTDOWN_TIMEOUT', 10_000),
+    metricsHost: env.METRICS_HOST?.trim() || '127.0.0.1',
+    metricsPort: port(env, 'METRICS_PORT', 9464),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   }
 }

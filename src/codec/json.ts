@@ -4,7 +4,7 @@
 // a value silently dropped.
 import type protobuf from 'protobufjs'
 import { DecodeError, type DecodeErrorDetails } from './errors.ts'
-import { appendKnown, checkedTime, checkedTypeUrl, invalid, kindName, KNOWN_KINDS, type MessageFields } from './kinds.ts'
+import { appendChecked, checkedTime, checkedTypeUrl, invalid, kindName, KNOWN_KINDS, type KnownKind, type MessageFields } from './kinds.ts'
 import { parseRfc3339 } from './timestamp.ts'
 import { emptySampleBatch, type SampleBatch } from './samples.ts'
 
@@ -53,8 +53,27 @@ export function decodeJsonLines(body: Uint8Array): SampleBatch {
   return batch
 }
 
-/** Checks one proto3-JSON Sample and appends it; shared by both JSON formats and the client. */
+/** A proto3-JSON Sample of a known kind, every field checked. */
+export interface JsonSample {
+  id: string
+  seconds: number
+  nanos: number
+  typeUrl: string
+  known: KnownKind
+  fields: MessageFields
+}
+
+/** Appends one proto3-JSON Sample (an already parsed line or array element). */
 export function appendJsonSample(batch: SampleBatch, sample: unknown, where: DecodeErrorDetails): void {
+  const checked = readJsonSample(sample, where)
+  appendChecked(batch, checked.known, { id: checked.id, ...checkedTime(checked.seconds, checked.nanos, where) }, checked.fields)
+}
+
+/**
+ * Reads and checks one proto3-JSON Sample. The server appends what it returns; the upload
+ * client encodes it as protobuf, so both refuse the same lines with the same words.
+ */
+export function readJsonSample(sample: unknown, where: DecodeErrorDetails): JsonSample {
   if (!isObject(sample)) throw invalid('sample', 'must be a JSON object', where)
   for (const key of Object.keys(sample)) {
     if (key !== 'id' && key !== 'data' && key !== 'timestamp') throw invalid(key, 'is not a field of Sample', where)
@@ -64,7 +83,7 @@ export function appendJsonSample(batch: SampleBatch, sample: unknown, where: Dec
   if (typeof sample.timestamp !== 'string') throw invalid('timestamp', 'must be an RFC 3339 string', where, sample.timestamp)
   const parsed = parseRfc3339(sample.timestamp)
   if (!parsed) throw invalid('timestamp', 'is not an RFC 3339 timestamp like 2024-03-01T08:00:00.250Z', where, sample.timestamp)
-  const time = checkedTime(parsed.seconds, parsed.nanos, where)
+  checkedTime(parsed.seconds, parsed.nanos, where)
 
   if (sample.data == null) throw invalid('data', 'is missing', where)
   if (!isObject(sample.data)) throw invalid('data', 'must be a JSON object with "@type"', where)
@@ -80,7 +99,9 @@ export function appendJsonSample(batch: SampleBatch, sample: unknown, where: Dec
       { ...where, field: 'data.@type', value: typeUrl },
     )
   }
-  appendKnown(batch, known, { id, ...time }, readJsonFields(known.type, sample.data, where), where)
+  const fields = readJsonFields(known.type, sample.data, where)
+  known.check(fields, where)
+  return { id, seconds: parsed.seconds, nanos: parsed.nanos, typeUrl, known, fields }
 }
 
 function readJsonFields(type: protobuf.Type, data: Record<string, unknown>, where: DecodeErrorDetails): MessageFields {

@@ -16,10 +16,14 @@ export interface SampleKey {
 /** Field values of a known kind, by .proto field name (protobufjs message or JSON reading). */
 export type MessageFields = Record<string, unknown>
 
-interface KnownKind {
+export interface KnownKind {
   kind: Exclude<SampleKind, 'other'>
+  /** The message type the Any carries. */
   type: protobuf.Type
-  append(batch: SampleBatch, fields: MessageFields, where: DecodeErrorDetails): void
+  /** Throws DecodeError naming the field when a value is not acceptable. */
+  check(fields: MessageFields, where: DecodeErrorDetails): void
+  /** Pushes checked values onto the kind's columns. */
+  append(batch: SampleBatch, fields: MessageFields): void
 }
 
 /** Known kinds by message name, which is what follows the last `/` of the Any type URL. */
@@ -29,9 +33,13 @@ export const KNOWN_KINDS: ReadonlyMap<string, KnownKind> = new Map<string, Known
     {
       kind: 'location',
       type: LocationType,
-      append(batch, fields, where) {
-        batch.location.latitudes.push(finiteInRange(fields.latitude, -90, 90, 'data.latitude', where))
-        batch.location.longitudes.push(finiteInRange(fields.longitude, -180, 180, 'data.longitude', where))
+      check(fields, where) {
+        finiteInRange(fields.latitude, -90, 90, 'data.latitude', where)
+        finiteInRange(fields.longitude, -180, 180, 'data.longitude', where)
+      },
+      append(batch, fields) {
+        batch.location.latitudes.push(fields.latitude as number)
+        batch.location.longitudes.push(fields.longitude as number)
       },
     },
   ],
@@ -40,6 +48,9 @@ export const KNOWN_KINDS: ReadonlyMap<string, KnownKind> = new Map<string, Known
     {
       kind: 'activity',
       type: ActivityType,
+      check() {
+        // Four booleans: every combination is valid (the flags are not exclusive).
+      },
       append(batch, fields) {
         batch.activity.unknown.push(fields.unknown === true)
         batch.activity.stationary.push(fields.stationary === true)
@@ -53,10 +64,15 @@ export const KNOWN_KINDS: ReadonlyMap<string, KnownKind> = new Map<string, Known
     {
       kind: 'acceleration',
       type: AccelerationType,
-      append(batch, fields, where) {
-        batch.acceleration.x.push(finite(fields.x, 'data.x', where))
-        batch.acceleration.y.push(finite(fields.y, 'data.y', where))
-        batch.acceleration.z.push(finite(fields.z, 'data.z', where))
+      check(fields, where) {
+        finite(fields.x, 'data.x', where)
+        finite(fields.y, 'data.y', where)
+        finite(fields.z, 'data.z', where)
+      },
+      append(batch, fields) {
+        batch.acceleration.x.push(fields.x as number)
+        batch.acceleration.y.push(fields.y as number)
+        batch.acceleration.z.push(fields.z as number)
       },
     },
   ],
@@ -67,10 +83,16 @@ export function kindName(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf('/') + 1)
 }
 
-/** Appends one checked sample of a known kind. */
+/** Checks one sample of a known kind and appends it. */
 export function appendKnown(batch: SampleBatch, known: KnownKind, key: SampleKey, fields: MessageFields, where: DecodeErrorDetails): void {
-  // Values first: a failing check must leave the columns as they were.
-  known.append(batch, fields, where)
+  // Check before pushing anything: a failing check must leave the columns as they were.
+  known.check(fields, where)
+  appendChecked(batch, known, key, fields)
+}
+
+/** Appends a sample whose fields `known.check` has already passed. */
+export function appendChecked(batch: SampleBatch, known: KnownKind, key: SampleKey, fields: MessageFields): void {
+  known.append(batch, fields)
   pushKey(batch[known.kind], key)
   batch.count++
 }
