@@ -43,7 +43,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST?.trim() || '0.0.0.0',
     port: port(env, 'PORT', 8080),
     databaseUrl,
-    dataDir: path.resolve(env.DATA_DIR?.trim() || './data'),
+    dataDir: dataDir(env),
     embeddedPgHost: env.EMBEDDED_PG_HOST?.trim() || '127.0.0.1',
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', 5433),
     embeddedIdleInTransactionTimeoutMs: duration(env, 'EMBEDDED_IDLE_IN_TRANSACTION_TIMEOUT', 5_000),
@@ -56,6 +56,22 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: port(env, 'METRICS_PORT', 9464),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   }
+}
+
+/** What the upload client (`npm run send`) reads from the environment. */
+export interface ClientConfig {
+  /** `TELEMETRY_TOKEN`: the device's bearer token, when `--token` does not give one. */
+  token: string | undefined
+  /** Where a local service keeps `local.token` (the client's fallback against localhost). */
+  dataDir: string
+}
+
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env) }
+}
+
+function dataDir(env: Env): string {
+  return path.resolve(env.DATA_DIR?.trim() || './data')
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
