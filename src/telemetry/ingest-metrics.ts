@@ -1,0 +1,104 @@
+// What happens to uploads and their samples: counted by kind on the way in and on the way to
+// the database, by reason when refused. No semantic convention exists for these, so they
+// carry the product's own `telemetry.` prefix.
+import type { Meter } from '@opentelemetry/api'
+import { SAMPLE_KINDS, type CountsByKind } from '../codec/index.ts'
+
+export interface UploadOutcome {
+  /** Body size as the client sent it. */
+  bytes: number
+  /** Samples in the upload, all kinds together. */
+  samples: number
+  received: CountsByKind
+  /** Rows the transaction inserted; the rest were already stored (a retried upload). */
+  stored: CountsByKind
+}
+
+export interface IngestMetrics {
+  uploadStarted(): () => void
+  recordUpload(outcome: UploadOutcome): void
+  recordRejected(reason: string, samples: number): void
+  recordDbWrite(seconds: number, errorType?: string): void
+}
+
+/** Attributes of the one database operation the service measures: an upload's transaction. */
+const DB_WRITE = { 'db.system.name': 'postgresql', 'db.operation.name': 'BATCH INSERT' } as const
+
+export function ingestMetrics(meter: Meter): IngestMetrics {
+  const received = meter.createCounter('telemetry.samples.received', {
+    description: 'Samples in accepted uploads, by kind.',
+    unit: '{sample}',
+  })
+  const stored = meter.createCounter('telemetry.samples.stored', {
+    description: 'Samples written to their hypertable, by kind.',
+    unit: '{sample}',
+  })
+  const duplicate = meter.createCounter('telemetry.samples.duplicate', {
+    description: 'Samples of accepted uploads that were already stored (same device, id and time), by kind.',
+    unit: '{sample}',
+  })
+  const samplesRejected = meter.createCounter('telemetry.samples.rejected', {
+    description: 'Samples in refused uploads, by the error code the client was answered with.',
+    unit: '{sample}',
+  })
+  const uploadsRejected = meter.createCounter('telemetry.uploads.rejected', {
+    description: 'Refused uploads, by the error code the client was answered with.',
+    unit: '{upload}',
+  })
+  const uploadSize = meter.createHistogram('telemetry.upload.size', {
+    description: 'Body size of accepted uploads.',
+    unit: 'By',
+  })
+  const uploadSamples = meter.createHistogram('telemetry.upload.samples', {
+    description: 'Samples per accepted upload.',
+    unit: '{sample}',
+  })
+  const inFlight = meter.createUpDownCounter('telemetry.uploads.in_flight', {
+    description: 'Uploads being received, decoded or written right now.',
+    unit: '{upload}',
+  })
+  const dbWriteDuration = meter.createHistogram('db.client.operation.duration', {
+    description: 'Duration of the transaction that writes one upload.',
+    unit: 's',
+  })
+  const dbWriteErrors = meter.createCounter('telemetry.db.write.errors', {
+    description: 'Upload transactions that failed, by error type (SQLSTATE or error name).',
+    unit: '{transaction}',
+  })
+
+  return {
+    uploadStarted() {
+      inFlight.add(1)
+      let finished = false
+      return () => {
+        // A second call must not drive the gauge below the true count.
+        if (finished) return
+        finished = true
+        inFlight.add(-1)
+      }
+    },
+    recordUpload(outcome) {
+      uploadSize.record(outcome.bytes)
+      uploadSamples.record(outcome.samples)
+      for (const kind of SAMPLE_KINDS) {
+        const attributes = { kind }
+        received.add(outcome.received[kind], attributes)
+        stored.add(outcome.stored[kind], attributes)
+        duplicate.add(outcome.received[kind] - outcome.stored[kind], attributes)
+      }
+    },
+    recordRejected(reason, samples) {
+      const attributes = { reason }
+      uploadsRejected.add(1, attributes)
+      samplesRejected.add(samples, attributes)
+    },
+    recordDbWrite(seconds, errorType) {
+      if (errorType === undefined) {
+        dbWriteDuration.record(seconds, DB_WRITE)
+        return
+      }
+      dbWriteDuration.record(seconds, { ...DB_WRITE, 'error.type': errorType })
+      dbWriteErrors.add(1, { 'error.type': errorType })
+    },
+  }
+}
