@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// `npm run send -- [options] FILE...`: uploads JSON-lines files of samples to the service.
+// Only argument parsing and printing live here; the work is in src/client/.
+import { stat } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { ConfigError, loadClientConfig, parseDurationMs } from '../config.ts'
+import { SEND_FORMATS, type SendFormat } from '../client/encode.ts'
+import { startProgress, type ProgressMode } from '../client/progress.ts'
+import { DEFAULT_RETRY_POLICY } from '../client/retry.ts'
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT_MS, sendFiles } from '../client/send-files.ts'
+import { formatSummary, type SendSummary } from '../client/summary.ts'
+import { resolveToken, TokenMissing } from '../client/token.ts'
+
+const USAGE = `Usage: npm run send -- [options] FILE...
+
+Uploads JSON-lines files (one proto3-JSON Sample a line) to the telemetry service.
+
+Options:
+  --url URL              service base URL (default http://localhost:8080)
+  --token TOKEN          device bearer token (default: TELEMETRY_TOKEN, then DATA_DIR/local.token for localhost)
+  --batch N              samples per upload (default ${DEFAULT_BATCH_SIZE})
+  --concurrency N        uploads in flight (default ${DEFAULT_CONCURRENCY})
+  --format F             body format: ${SEND_FORMATS.join(' | ')} (default collection)
+  --gzip                 compress bodies (Content-Encoding: gzip)
+  --skip-invalid         report bad lines and send the rest (default: stop at the first)
+  --max-retries N        retries per batch (default ${DEFAULT_RETRY_POLICY.maxRetries})
+  --max-retry-wait D     total backoff per batch before giving up, e.g. 90s, 5m (default ${DEFAULT_RETRY_POLICY.maxTotalWaitMs / 60_000}m)
+  --timeout D            one request may take this long (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)
+  --json                 print the summary as JSON on stdout
+  --quiet                no progress output
+  -h, --help             this text
+
+Exit codes: 0 all samples stored, 1 something was not stored (see the summary),
+2 bad usage, 3 all valid samples stored but --skip-invalid skipped bad lines.`
+
+/** Exit codes, as the usage text and the README list them. */
+const EXIT = { ok: 0, incomplete: 1, usage: 2, skippedInvalid: 3 } as const
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: 'http://localhost:8080' },
+      token: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      format: { type: 'string', default: 'collection' },
+      gzip: { type: 'boolean', default: false },
+      'skip-invalid': { type: 'boolean', default: false },
+      'max-retries': { type: 'string' },
+      'max-retry-wait': { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return EXIT.ok
+  }
+  if (positionals.length === 0) throw new UsageError('no FILE given')
+  if (!(SEND_FORMATS as readonly string[]).includes(values.format)) {
+    throw new UsageError(`--format must be one of ${SEND_FORMATS.join(', ')}, got ${values.format}`)
+  }
+  try {
+    new URL(values.url)
+  } catch {
+    throw new UsageError(`--url is not a URL: ${values.url}`)
+  }
+
+  const token = await resolveToken(values.url, values.token, loadClientConfig())
+  const totalBytes = await totalSize(positionals)
+  const progressMode: ProgressMode = values.quiet ? 'off' : process.stderr.isTTY ? 'bar' : 'lines'
+  const progress = startProgress({ mode: progressMode, totalBytes, output: process.stderr })
+  const interrupt = new AbortController()
+  process.once('SIGINT', () => interrupt.abort())
+
+  let summary: SendSummary
+  try {
+    summary = await sendFiles({
+      files: positionals,
+      url: values.url,
+      token,
+      batchSize: wholeNumber('--batch', values.batch, 1),
+      concurrency: wholeNumber('--concurrency', values.concurrency, 1),
+      format: values.format as SendFormat,
+      gzip: values.gzip,
+      skipInvalid: values['skip-invalid'],
+      retry: {
+        maxRetries: wholeNumber('--max-retries', values['max-retries'], 0),
+        maxTotalWaitMs: duration('--max-retry-wait', values['max-retry-wait']),
+      },
+      requestTimeoutMs: duration('--timeout', values.timeout),
+      onProgress: (state) => progress.update(state),
+      onMessage: (text) => progress.log(text),
+      signal: interrupt.signal,
+    })
+  } finally {
+    progress.stop()
+  }
+
+  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+  else process.stderr.write(`${formatSummary(summary)}\n`)
+  return exitCode(summary)
+}
+
+function exitCode(summary: SendSummary): number {
+  if (!summary.complete || summary.rejected > 0 || summary.unsent > 0) return EXIT.incomplete
+  return summary.invalidLines > 0 ? EXIT.skippedInvalid : EXIT.ok
+}
+
+/** Undefined when not given, so sendFiles applies its default. */
+function wholeNumber(flag: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined
+  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`${flag} must be a whole number >= ${min}, got ${raw}`)
+  return Number(raw)
+}
+
+function duration(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined
+  try {
+    return parseDurationMs(flag, raw)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+async function totalSize(files: string[]): Promise<number> {
+  let bytes = 0
+  for (const file of files) {
+    try {
+      bytes += (await stat(file)).size
+    } catch (error) {
+      throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
+    }
+  }
+  return bytes
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    const known = error instanceof UsageError || error instanceof TokenMissing || error instanceof ConfigError || isParseArgsError(error)
+    process.stderr.write(`send: ${error instanceof Error ? error.message : String(error)}\n`)
+    if (error instanceof UsageError || isParseArgsError(error)) process.stderr.write(`\n${USAGE}\n`)
+    process.exitCode = known ? EXIT.usage : EXIT.incomplete
+  },
+)
+
+function isParseArgsError(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS')
+}
