@@ -1,0 +1,107 @@
+// The Prometheus and Alertmanager files as their own tools read them: promtool checks the
+// config and the rules and runs the rule unit tests, amtool checks Alertmanager's config.
+// The tools come from Debian's `prometheus` and `prometheus-alertmanager` packages; a missing
+// tool fails the test (spawn ENOENT) instead of skipping it.
+import { execFile } from 'node:child_process'
+import { readFile, readdir } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+
+const run = promisify(execFile)
+const RULES_DIR = 'prometheus/rules'
+
+async function tool(command: string, ...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run(command, args)
+  return stdout + stderr
+}
+
+interface AlertRule {
+  alert: string
+  expr: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+}
+
+interface RuleTest {
+  name: string
+  alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[]
+}
+
+async function filesIn(dir: string, suffix: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.endsWith(suffix)).map((name) => `${dir}/${name}`)
+}
+
+async function alertRules(): Promise<AlertRule[]> {
+  const rules: AlertRule[] = []
+  for (const file of await filesIn(RULES_DIR, '.rules.yml')) {
+    const { groups } = parse(await readFile(file, 'utf8')) as { groups: { rules: AlertRule[] }[] }
+    for (const group of groups) rules.push(...group.rules.filter((rule) => rule.alert))
+  }
+  return rules
+}
+
+describe('prometheus and alertmanager files', () => {
+  it('promtool accepts prometheus.yml and the rule files it loads', async () => {
+    const output = await tool('promtool', 'check', 'config', 'prometheus/prometheus.yml')
+    expect(output).toContain('SUCCESS: prometheus/prometheus.yml is valid')
+    // The glob in rule_files must find the rules (and only them: not the *_test.yml files).
+    const ruleFiles = await filesIn(RULES_DIR, '.rules.yml')
+    expect(output).toContain(`SUCCESS: ${ruleFiles.length} rule files found`)
+  })
+
+  it('promtool accepts every rule file', async () => {
+    const ruleFiles = await filesIn(RULES_DIR, '.rules.yml')
+    const output = await tool('promtool', 'check', 'rules', ...ruleFiles)
+    expect(output).toContain(`SUCCESS: ${(await alertRules()).length} rules found`)
+  })
+
+  it('promtool rule unit tests pass', async () => {
+    const testFiles = await filesIn(RULES_DIR, '_test.yml')
+    expect(testFiles.length).toBeGreaterThan(0)
+    const output = await tool('promtool', 'test', 'rules', ...testFiles)
+    expect(output).toContain('SUCCESS')
+    expect(output).not.toContain('FAILED')
+  })
+
+  it('every alert has a unit test that fires it and one that keeps it silent', async () => {
+    const fired = new Set<string>()
+    const silent = new Set<string>()
+    for (const file of await filesIn(RULES_DIR, '_test.yml')) {
+      const { tests } = parse(await readFile(file, 'utf8')) as { tests: RuleTest[] }
+      for (const check of tests.flatMap((test) => test.alert_rule_test ?? [])) {
+        ;(check.exp_alerts.length > 0 ? fired : silent).add(check.alertname)
+      }
+    }
+    const names = (await alertRules()).map((rule) => rule.alert)
+    expect(names.filter((name) => !fired.has(name))).toEqual([])
+    expect(names.filter((name) => !silent.has(name))).toEqual([])
+  })
+
+  it('every alert tells the operator what, how bad, how much and where to read on', async () => {
+    const rules = await alertRules()
+    expect(rules.map((rule) => rule.alert).sort()).toEqual(
+      ['DatabaseWriteErrors', 'EventLoopLag', 'HighErrorRatio', 'IngestionStalled', 'ServiceDown', 'SlowUploads'],
+    )
+    for (const rule of rules) {
+      expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning)$/)
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy()
+      expect(rule.annotations?.description, rule.alert).toContain('$value')
+      expect(rule.annotations?.runbook_url, rule.alert).toBe(`README.md#runbook-${rule.alert.toLowerCase()}`)
+    }
+  })
+
+  it('the README has the runbook section each runbook_url points at', async () => {
+    const readme = await readFile('README.md', 'utf8')
+    for (const rule of await alertRules()) {
+      // GitHub turns the heading "Runbook: ServiceDown" into the anchor #runbook-servicedown.
+      expect(readme, rule.alert).toMatch(new RegExp(`^#+ Runbook: ${rule.alert}$`, 'm'))
+    }
+  })
+
+  it('amtool accepts alertmanager.yml', async () => {
+    const output = await tool('amtool', 'check-config', 'alertmanager/alertmanager.yml')
+    expect(output).toContain('SUCCESS')
+    expect(output).toContain('1 receivers')
+  })
+})
