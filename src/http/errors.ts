@@ -1,0 +1,42 @@
+// The service's error answers: `{"error": {"code", "message", "details"?}}` with a status
+// that says whose fault it is (4xx: the request; 503: try again later).
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { DecodeError } from '../codec/index.ts'
+import type { Logger } from '../logger.ts'
+
+export class ApiError extends Error {
+  override name = 'ApiError'
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+/** 503 with Retry-After: the request was fine, the database was not; nothing was stored. */
+export function databaseUnavailable(error: unknown, retryAfterSeconds: number): ApiError {
+  const reason = error instanceof Error ? error.message : String(error)
+  return new ApiError(503, 'database_unavailable', `the database is unavailable, nothing was stored; retry later (${reason})`, undefined, {
+    'Retry-After': String(retryAfterSeconds),
+  })
+}
+
+/** Maps anything thrown by a handler to its JSON answer; unexpected errors are logged. */
+export function errorResponse(error: unknown, c: Context, logger: Logger): Response {
+  const apiError = asApiError(error)
+  if (apiError.status >= 500) logger.error({ err: error, path: c.req.path }, apiError.message)
+  const body: { code: string; message: string; details?: Record<string, unknown> } = { code: apiError.code, message: apiError.message }
+  if (apiError.details) body.details = apiError.details
+  return c.json({ error: body }, apiError.status, apiError.headers)
+}
+
+export function asApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error
+  if (error instanceof DecodeError) return new ApiError(400, error.code, error.message, { ...error.details })
+  return new ApiError(500, 'internal_error', 'internal error; the upload was not stored')
+}

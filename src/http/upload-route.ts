@@ -1,0 +1,47 @@
+// POST /v1/samples: body -> codec -> writer -> answer. One upload is one transaction: the
+// answer 200 means every sample is committed, any other answer means none is.
+import type { Handler } from 'hono'
+import { bodyFormatFor, countsByKind, decodeSamples, type CountsByKind } from '../codec/index.ts'
+import type { Pool } from '../db/pool.ts'
+import { writeSamples } from '../db/sample-writer.ts'
+import type { AuthVariables } from './auth.ts'
+import { ApiError, databaseUnavailable } from './errors.ts'
+import { readUploadBody } from './upload-body.ts'
+
+export interface UploadAnswer {
+  /** Samples stored by this upload. */
+  accepted: number
+  /** Samples already stored before (same device, id and time): accepted + duplicates = samples sent. */
+  duplicates: number
+  /** Samples of each kind in this upload. */
+  byKind: CountsByKind
+}
+
+export interface UploadOptions {
+  pool: Pool
+  maxBodyBytes: number
+  retryAfterSeconds: number
+}
+
+const ACCEPTED_TYPES = 'application/x-protobuf, application/x-protobuf; delimited=true, application/octet-stream, application/json, application/x-ndjson'
+
+export function uploadSamples(options: UploadOptions): Handler<{ Variables: AuthVariables }> {
+  return async function uploadSamples(c) {
+    const format = bodyFormatFor(c.req.header('content-type'))
+    if (!format) {
+      throw new ApiError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(c.req.header('content-type') ?? '')} is not accepted; use one of: ${ACCEPTED_TYPES}`)
+    }
+    const body = await readUploadBody(c.req.raw, options.maxBodyBytes)
+    const batch = decodeSamples(format, body)
+    let stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
+    if (batch.count > 0) {
+      try {
+        stored = await writeSamples(options.pool, c.get('device').id, batch)
+      } catch (error) {
+        throw databaseUnavailable(error, options.retryAfterSeconds)
+      }
+    }
+    const accepted = stored.location + stored.activity + stored.acceleration + stored.other
+    return c.json<UploadAnswer>({ accepted, duplicates: batch.count - accepted, byKind: countsByKind(batch) })
+  }
+}

@@ -1,0 +1,71 @@
+// Wiring only: config -> database -> migrations -> HTTP server -> graceful shutdown.
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { ConfigError, loadConfig } from './config.ts'
+import { openDatabase, redactedUrl } from './db/database.ts'
+import { DataDirInUse } from './db/embedded/data-dir-lock.ts'
+import { ensureLocalDevice, localTokenPath } from './db/local-device.ts'
+import { migrate, TimescaleRequiredError } from './db/migrate.ts'
+import { startJobRunner } from './db/job-runner.ts'
+import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
+import { createApp } from './http/app.ts'
+import { createLogger } from './logger.ts'
+
+async function main(): Promise<void> {
+  const config = loadConfig()
+  const logger = createLogger(config)
+  const database = await openDatabase(config, logger)
+  try {
+    await migrate(database.pool, logger)
+    await applyStoragePolicies(database.pool, config, logger)
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+  if (database.embedded) await ensureLocalDevice(database.pool, config.dataDir, logger)
+  // The embedded build has no background workers: the service runs TimescaleDB's policies itself.
+  const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger) : undefined
+
+  const app = createApp({ pool: database.pool, logger, maxBodyBytes: config.maxBodyBytes, retryAfterSeconds: config.retryAfterSeconds })
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host })
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', reject)
+  })
+  const httpPort = (server.address() as AddressInfo).port
+
+  logger.info(
+    {
+      http: `http://${config.host}:${httpPort}`,
+      database: redactedUrl(database.url),
+      embedded: database.embedded ? { dataDir: config.dataDir, tokenFile: localTokenPath(config.dataDir) } : undefined,
+    },
+    'ready',
+  )
+
+  let stopping = false
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: no new requests, finishing uploads in flight')
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()))
+    const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
+    if ((await Promise.race([drained, deadline])) === 'timeout') {
+      logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'uploads still in flight at the shutdown timeout; closing their connections')
+      ;(server as import('node:http').Server).closeAllConnections()
+    }
+    await timescaleJobs?.stop()
+    await database.close()
+    logger.info('stopped')
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+}
+
+main().catch((error: unknown) => {
+  // Startup failures the operator can act on get one clear line, not a stack trace.
+  const known = error instanceof ConfigError || error instanceof TimescaleRequiredError || error instanceof DataDirInUse || error instanceof StoragePolicyError
+  console.error(known ? `telemetry-store: ${(error as Error).message}` : error)
+  process.exit(1)
+})
