@@ -1,0 +1,153 @@
+// places(): a known home/work/gym schedule, written as location samples the way a phone's
+// significant-change updates would arrive, must come back as exactly those three places, in
+// order of time spent, with the time spent there.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { startService, type RunningService } from './support/service.ts'
+
+const HOME = { latitude: 48.8566, longitude: 2.3522 }
+const WORK = { latitude: 48.8925, longitude: 2.2369 } // 9 km west-north-west of home
+const GYM = { latitude: 48.8437, longitude: 2.3797 } // 2.4 km east-south-east of home
+type Point = typeof HOME
+
+const DEVICE_ID = 4242
+const PERIOD_START = Date.parse('2024-03-04T00:00:00Z') // a Monday
+const DAYS = 14
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+
+interface LocationRow { time: number; latitude: number; longitude: number }
+
+/** A deterministic ±40 m wobble, as GPS fixes at the same place do. */
+function near(point: Point, seed: number): Point {
+  const metres = 40
+  const dLat = (Math.sin(seed * 12.9898) * metres) / 111_320
+  const dLon = (Math.cos(seed * 78.233) * metres) / (111_320 * Math.cos((point.latitude * Math.PI) / 180))
+  return { latitude: point.latitude + dLat, longitude: point.longitude + dLon }
+}
+
+/**
+ * One day of the schedule, as significant-change samples: an arrival sample at each place,
+ * a wobble sample every 3 hours while there, and a sample every 2 minutes along the way
+ * between places from the departure on (never within 300 m of either end). Returns the time spent at each place.
+ */
+function buildSchedule(): { rows: LocationRow[]; expectedMs: Map<Point, number> } {
+  const rows: LocationRow[] = []
+  const expectedMs = new Map<Point, number>([[HOME, 0], [WORK, 0], [GYM, 0]])
+  let seed = 1
+  const stay = (place: Point, from: number, to: number) => {
+    for (let t = from; t < to; t += 3 * HOUR) rows.push({ time: t, ...near(place, seed++) })
+    const counted = Math.min(to, PERIOD_START + DAYS * 24 * HOUR) - Math.max(from, PERIOD_START)
+    if (counted > 0) expectedMs.set(place, expectedMs.get(place)! + counted)
+  }
+  const travel = (from: Point, to: Point, start: number, end: number) => {
+    const steps = Math.round((end - start) / (2 * MINUTE))
+    for (let i = 0; i < steps; i++) {
+      const f = 0.2 + (0.6 * i) / steps // stay clear of both ends
+      rows.push({
+        time: start + i * 2 * MINUTE,
+        latitude: from.latitude + (to.latitude - from.latitude) * f,
+        longitude: from.longitude + (to.longitude - from.longitude) * f,
+      })
+    }
+  }
+  // The evening before the period: the device is at home when the period starts.
+  stay(HOME, PERIOD_START - 4 * HOUR, PERIOD_START)
+  for (let day = 0; day < DAYS; day++) {
+    const midnight = PERIOD_START + day * 24 * HOUR
+    const at = (h: number, m = 0) => midnight + h * HOUR + m * MINUTE
+    const weekday = day % 7 // 0 = Monday
+    if (weekday < 5) {
+      stay(HOME, at(0), at(8))
+      travel(HOME, WORK, at(8), at(8, 30))
+      stay(WORK, at(8, 30), at(17, 30))
+      if (weekday % 2 === 0) {
+        // Monday, Wednesday, Friday: the gym on the way home.
+        travel(WORK, GYM, at(17, 30), at(18))
+        stay(GYM, at(18), at(19, 30))
+        travel(GYM, HOME, at(19, 30), at(19, 40))
+        stay(HOME, at(19, 40), at(24))
+      } else {
+        travel(WORK, HOME, at(17, 30), at(18))
+        stay(HOME, at(18), at(24))
+      }
+    } else if (weekday === 5) {
+      stay(HOME, at(0), at(10))
+      travel(HOME, GYM, at(10), at(10, 10))
+      stay(GYM, at(10, 10), at(12))
+      travel(GYM, HOME, at(12), at(12, 10))
+      stay(HOME, at(12, 10), at(24))
+    } else {
+      stay(HOME, at(0), at(24))
+    }
+  }
+  // After the period: the next morning's departure ends the last stay at home.
+  travel(HOME, WORK, PERIOD_START + DAYS * 24 * HOUR + 8 * HOUR, PERIOD_START + DAYS * 24 * HOUR + 8.5 * HOUR)
+  return { rows, expectedMs }
+}
+
+describe('places()', () => {
+  let service: RunningService
+  let db: pg.Client
+  const { rows, expectedMs } = buildSchedule()
+
+  beforeAll(async () => {
+    service = await startService()
+    db = new pg.Client(service.databaseUrl)
+    await db.connect()
+    // The point here is the SQL, so the samples go in with SQL (one statement, like the writer).
+    await db.query(
+      `insert into location_samples (time, device_id, sample_id, latitude, longitude)
+       select to_timestamp(t / 1000.0), $4, id, lat, lon
+       from unnest($1::float8[], $2::float8[], $3::float8[]) with ordinality as u(t, lat, lon, id)`,
+      [rows.map((r) => r.time), rows.map((r) => r.latitude), rows.map((r) => r.longitude), DEVICE_ID],
+    )
+  }, 120_000)
+
+  afterAll(async () => {
+    await db?.end()
+    await service?.stop()
+  })
+
+  const period = [new Date(PERIOD_START), new Date(PERIOD_START + DAYS * 24 * HOUR)]
+
+  it('finds home, work and the gym, in order of time spent, with their dwell times', async () => {
+    await db.query("set timezone = 'UTC'")
+    const result = await db.query(
+      `select place, latitude, longitude, extract(epoch from dwell) * 1000 as dwell_ms, period_share,
+              visits, first_seen, last_seen, typical_hours
+       from places($1, $2, $3)`,
+      [DEVICE_ID, ...period],
+    )
+    expect(result.rows.map((row) => row.place)).toEqual([1, 2, 3])
+    const expected = [HOME, WORK, GYM]
+    result.rows.forEach((row, i) => {
+      const place = expected[i]!
+      expect(Math.abs(row.latitude - place.latitude)).toBeLessThan(0.0005) // ~50 m
+      expect(Math.abs(row.longitude - place.longitude)).toBeLessThan(0.0008)
+      const dwellMs = Number(row.dwell_ms)
+      expect(Math.abs(dwellMs - expectedMs.get(place)!) / expectedMs.get(place)!).toBeLessThan(0.03)
+      expect(row.period_share).toBeCloseTo(dwellMs / (DAYS * 24 * HOUR), 6)
+    })
+    // Home: the period starts there, then one return per weekday evening and per Saturday gym trip.
+    expect(result.rows.map((row) => row.visits)).toEqual([1 + 10 + 2, 10, 6 + 2])
+    // Home is where the nights are; work is office hours; the gym is early evening.
+    expect(result.rows[0].typical_hours).toEqual(expect.arrayContaining([0, 1, 2, 3, 4, 5, 6, 7, 20, 21, 22, 23]))
+    expect(result.rows[1].typical_hours).toEqual([8, 9, 10, 11, 12, 13, 14, 15, 16, 17])
+    expect(result.rows[2].typical_hours).toEqual([18, 19])
+    expect(result.rows[1].first_seen).toEqual(new Date(PERIOD_START + 8.5 * HOUR))
+  })
+
+  it('counts none of the way between places as a place', async () => {
+    const result = await db.query('select count(*)::int as places from places($1, $2, $3)', [DEVICE_ID, ...period])
+    expect(result.rows[0].places).toBe(3)
+  })
+
+  it('answers the location of the device at a given time and its last known location', async () => {
+    // Wednesday 12:00: at work.
+    const at = await db.query('select latitude, longitude from location_at($1, $2)', [DEVICE_ID, new Date(PERIOD_START + 2 * 24 * HOUR + 12 * HOUR)])
+    expect(at.rows[0].latitude).toBeCloseTo(WORK.latitude, 3)
+    const near = await db.query('select count(*)::int as samples from locations_near($1, $2, 300, $3, $4)', [GYM.latitude, GYM.longitude, ...period])
+    expect(near.rows[0].samples).toBe(rows.filter((r) => r.time >= PERIOD_START && Math.abs(r.latitude - GYM.latitude) < 0.001 && Math.abs(r.longitude - GYM.longitude) < 0.001).length)
+  })
+})
