@@ -10,6 +10,7 @@ import { startJobRunner } from './db/job-runner.ts'
 import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
 import { createApp } from './http/app.ts'
 import { createLogger } from './logger.ts'
+import { startTelemetry } from './telemetry/index.ts'
 
 async function main(): Promise<void> {
   const config = loadConfig()
@@ -26,7 +27,9 @@ async function main(): Promise<void> {
   // The embedded build has no background workers: the service runs TimescaleDB's policies itself.
   const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger) : undefined
 
-  const app = createApp({ pool: database.pool, logger, maxBodyBytes: config.maxBodyBytes, retryAfterSeconds: config.retryAfterSeconds })
+  const telemetry = await startTelemetry(config)
+  telemetry.observePool(database.pool)
+  const app = createApp({ pool: database.pool, logger, telemetry, maxBodyBytes: config.maxBodyBytes, retryAfterSeconds: config.retryAfterSeconds })
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host })
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       http: `http://${config.host}:${httpPort}`,
+      metrics: `http://${config.metricsHost}:${telemetry.metricsPort}/metrics`,
       database: redactedUrl(database.url),
       embedded: database.embedded ? { dataDir: config.dataDir, tokenFile: localTokenPath(config.dataDir) } : undefined,
     },
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
     }
     await timescaleJobs?.stop()
     await database.close()
+    await telemetry.shutdown()
     logger.info('stopped')
     process.exit(0)
   }

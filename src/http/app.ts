@@ -3,22 +3,30 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Pool } from '../db/pool.ts'
 import type { Logger } from '../logger.ts'
+import type { Telemetry } from '../telemetry/index.ts'
+import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import { requireDevice, type AuthVariables } from './auth.ts'
 import { ApiError, errorResponse } from './errors.ts'
 import { healthRoutes } from './health-routes.ts'
 import { payloadTooLarge } from './upload-body.ts'
+import { observeUploads, type UploadVariables } from './upload-observer.ts'
 import { uploadSamples } from './upload-route.ts'
 
 export interface AppOptions {
   pool: Pool
   logger: Logger
+  telemetry: Pick<Telemetry, 'httpMiddleware'> & IngestMetrics
   maxBodyBytes: number
   retryAfterSeconds: number
 }
 
-export function createApp(options: AppOptions): Hono<{ Variables: AuthVariables }> {
-  const app = new Hono<{ Variables: AuthVariables }>()
+type Variables = AuthVariables & UploadVariables
+
+export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
+  const app = new Hono<{ Variables: Variables }>()
+  app.use('*', options.telemetry.httpMiddleware)
   const upload = [
+    observeUploads(options.telemetry),
     requireDevice(options.pool, options.retryAfterSeconds),
     // Raw bytes on the wire; readUploadBody applies the same limit again after gunzip.
     bodyLimit({
@@ -27,7 +35,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AuthVariables 
         throw payloadTooLarge(options.maxBodyBytes)
       },
     }),
-    uploadSamples(options),
+    uploadSamples({ ...options, metrics: options.telemetry }),
   ] as const
   app.post('/v1/samples', ...upload)
   // Where clients written for the first version of the API post.

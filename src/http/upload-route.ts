@@ -4,7 +4,9 @@ import type { Handler } from 'hono'
 import { bodyFormatFor, countsByKind, decodeSamples, type CountsByKind } from '../codec/index.ts'
 import type { Pool } from '../db/pool.ts'
 import { writeSamples } from '../db/sample-writer.ts'
+import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import type { AuthVariables } from './auth.ts'
+import type { UploadVariables } from './upload-observer.ts'
 import { ApiError, databaseUnavailable } from './errors.ts'
 import { readUploadBody } from './upload-body.ts'
 
@@ -19,13 +21,14 @@ export interface UploadAnswer {
 
 export interface UploadOptions {
   pool: Pool
+  metrics: IngestMetrics
   maxBodyBytes: number
   retryAfterSeconds: number
 }
 
 const ACCEPTED_TYPES = 'application/x-protobuf, application/x-protobuf; delimited=true, application/octet-stream, application/json, application/x-ndjson'
 
-export function uploadSamples(options: UploadOptions): Handler<{ Variables: AuthVariables }> {
+export function uploadSamples(options: UploadOptions): Handler<{ Variables: AuthVariables & UploadVariables }> {
   return async function uploadSamples(c) {
     const format = bodyFormatFor(c.req.header('content-type'))
     if (!format) {
@@ -33,15 +36,27 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     }
     const body = await readUploadBody(c.req.raw, options.maxBodyBytes)
     const batch = decodeSamples(format, body)
+    c.set('decodedSamples', batch.count)
+    const received = countsByKind(batch)
     let stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
     if (batch.count > 0) {
+      const started = performance.now()
       try {
         stored = await writeSamples(options.pool, c.get('device').id, batch)
       } catch (error) {
+        options.metrics.recordDbWrite((performance.now() - started) / 1000, databaseErrorType(error))
         throw databaseUnavailable(error, options.retryAfterSeconds)
       }
+      options.metrics.recordDbWrite((performance.now() - started) / 1000)
     }
+    options.metrics.recordUpload({ bytes: body.length, samples: batch.count, received, stored })
     const accepted = stored.location + stored.activity + stored.acceleration + stored.other
-    return c.json<UploadAnswer>({ accepted, duplicates: batch.count - accepted, byKind: countsByKind(batch) })
+    return c.json<UploadAnswer>({ accepted, duplicates: batch.count - accepted, byKind: received })
   }
+}
+
+/** SQLSTATE or socket error code, for the error.type attribute of the write metrics. */
+function databaseErrorType(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code : 'unknown'
 }
