@@ -1,0 +1,196 @@
+// Continuous aggregates, compression and the storage policies, on the real service and its
+// embedded TimescaleDB: samples go in through the upload endpoint, and what a user reads back
+// (aggregates, raw rows, upload answers, policy jobs) is what is checked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { startService, temporaryDir, type RunningService } from './support/service.ts'
+
+// Thirty days ago: older than COMPRESS_AFTER (7 days), so the compression policy applies.
+const START = Date.UTC(2024, 2, 1, 8, 0, 0)
+const SECOND = 1000
+
+function line(id: number, time: number, data: Record<string, unknown>): string {
+  return JSON.stringify({ id: String(id), data, timestamp: new Date(time).toISOString() })
+}
+
+/** 2 minutes of the three kinds: 50 Hz acceleration, activity every 10 s, location every 30 s. */
+function samplesBody(): string {
+  const lines: string[] = []
+  for (let i = 0; i < 6000; i++) {
+    lines.push(line(1_000_000 + i, START + i * 20, { '@type': 'type.googleapis.com/Acceleration', x: 0.01 * (i % 7), y: -0.02, z: 1 + 0.001 * (i % 13) }))
+  }
+  for (let i = 0; i < 12; i++) {
+    lines.push(line(2_000 + i, START + i * 10 * SECOND, { '@type': 'type.googleapis.com/Activity', walking: i % 3 === 0, stationary: i % 3 !== 0 }))
+  }
+  for (let i = 0; i < 4; i++) {
+    lines.push(line(3_000 + i, START + i * 30 * SECOND, { '@type': 'type.googleapis.com/Location', latitude: 48.85 + i * 0.01, longitude: 2.35 }))
+  }
+  return lines.join('\n') + '\n'
+}
+
+async function upload(service: RunningService, body: string): Promise<{ accepted: number; duplicates: number }> {
+  const response = await fetch(`${service.baseUrl}/v1/samples`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-ndjson' },
+    body,
+  })
+  expect(response.status).toBe(200)
+  return (await response.json()) as { accepted: number; duplicates: number }
+}
+
+// What a dashboard reads: every aggregate, in a stable order.
+const AGGREGATE_QUERIES = [
+  'select bucket, sample_count from location_samples_per_minute order by bucket',
+  'select bucket, sample_count from location_samples_per_hour order by bucket',
+  'select bucket, sample_count, walking_count, stationary_count from activity_samples_per_minute order by bucket',
+  'select bucket, sample_count, walking_share, stationary_share, running_share from activity_share_per_hour order by bucket',
+  'select bucket, sample_count, magnitude_min, magnitude_avg, magnitude_max from acceleration_per_minute order by bucket',
+  'select bucket, sample_count, magnitude_min, magnitude_avg, magnitude_max from acceleration_per_hour order by bucket',
+  'select time, sample_id, x, y, z from acceleration_samples order by time desc limit 50',
+  'select count(*), sum(x::numeric), max(z) from acceleration_samples', // numeric: a float sum depends on row order
+  'select * from activity_samples_with_location order by time',
+]
+
+async function readAll(db: pg.Client): Promise<unknown[][]> {
+  const results: unknown[][] = []
+  for (const sql of AGGREGATE_QUERIES) results.push((await db.query(sql)).rows)
+  return results
+}
+
+async function policyJobs(db: pg.Client): Promise<Record<string, string>> {
+  const result = await db.query<{ relation: string; proc_name: string; age: string }>(
+    `select hypertable_name as relation, proc_name, coalesce(config ->> 'compress_after', config ->> 'drop_after') as age
+     from timescaledb_information.jobs where proc_name in ('policy_compression', 'policy_retention')`,
+  )
+  return Object.fromEntries(result.rows.map((row) => [`${row.relation} ${row.proc_name}`, row.age]))
+}
+
+describe('continuous aggregates and compression', () => {
+  let service: RunningService
+  let db: pg.Client
+
+  beforeAll(async () => {
+    service = await startService()
+    db = new pg.Client(service.databaseUrl)
+    await db.connect()
+    expect(await upload(service, samplesBody())).toMatchObject({ accepted: 6016, duplicates: 0 })
+  }, 120_000)
+
+  afterAll(async () => {
+    await db?.end()
+    await service?.stop()
+  })
+
+  it('aggregates per minute and per hour match the raw samples', async () => {
+    const perMinute = await db.query('select bucket, sample_count::int from acceleration_per_minute order by bucket')
+    expect(perMinute.rows.map((row) => row.sample_count)).toEqual([3000, 3000])
+    const perHour = await db.query('select sample_count::int, magnitude_min, magnitude_max, magnitude_avg from acceleration_per_hour')
+    const raw = await db.query('select min(sqrt(x*x+y*y+z*z)), max(sqrt(x*x+y*y+z*z)), avg(sqrt(x*x+y*y+z*z)) from acceleration_samples')
+    expect(perHour.rows[0].sample_count).toBe(6000)
+    expect(perHour.rows[0].magnitude_min).toBeCloseTo(raw.rows[0].min, 12)
+    expect(perHour.rows[0].magnitude_max).toBeCloseTo(raw.rows[0].max, 12)
+    expect(perHour.rows[0].magnitude_avg).toBeCloseTo(raw.rows[0].avg, 12)
+    const activity = await db.query('select sample_count::int, walking_share, stationary_share from activity_share_per_hour')
+    expect(activity.rows[0]).toEqual({ sample_count: 12, walking_share: 4 / 12, stationary_share: 8 / 12 })
+    const locations = await db.query('select sum(sample_count)::int as samples from location_samples_per_minute')
+    expect(locations.rows[0].samples).toBe(4)
+  })
+
+  it('returns identical results after its chunks are compressed, and takes late uploads into them', async () => {
+    // Materialize the aggregates first (as the job runner does), so both the materialized and
+    // the real-time part of each view are read before and after.
+    for (const view of ['location_samples_per_minute', 'activity_samples_per_minute', 'acceleration_per_minute']) {
+      await db.query(`call refresh_continuous_aggregate('${view}', null, null)`)
+    }
+    const before = await readAll(db)
+    const compressed = await db.query(
+      `select count(compress_chunk(chunk)) as chunks from (
+         select show_chunks(t) as chunk from unnest(array['location_samples', 'activity_samples', 'acceleration_samples']::regclass[]) t) c`,
+    )
+    expect(Number(compressed.rows[0].chunks)).toBeGreaterThanOrEqual(3)
+    const uncompressed = await db.query("select count(*)::int as n from timescaledb_information.chunks where not is_compressed and hypertable_name <> 'other_samples' and hypertable_schema = 'public'")
+    expect(uncompressed.rows[0].n).toBe(0)
+    expect(await readAll(db)).toEqual(before)
+
+    // A retried upload into compressed chunks: all duplicates, nothing stored twice.
+    expect(await upload(service, samplesBody())).toMatchObject({ accepted: 0, duplicates: 6016 })
+    // A late sample for the same minutes: stored, and counted by the aggregates at once.
+    const late = line(9_000_001, START + 30 * SECOND + 5, { '@type': 'type.googleapis.com/Acceleration', z: 1 })
+    expect(await upload(service, late + '\n')).toMatchObject({ accepted: 1, duplicates: 0 })
+    const count = await db.query('select count(*)::int as n from acceleration_samples')
+    expect(count.rows[0].n).toBe(6001)
+    await db.query("call refresh_continuous_aggregate('acceleration_per_minute', null, null)")
+    const perMinute = await db.query('select sample_count::int from acceleration_per_minute order by bucket')
+    expect(perMinute.rows.map((row) => row.sample_count)).toEqual([3001, 3000])
+  })
+})
+
+describe('storage policies from configuration', () => {
+  const dataDir = temporaryDir()
+
+  it('adds compression by default, applies changed ages on restart, and the job runner compresses old chunks', async () => {
+    const first = await startService({ dataDir })
+    const db1 = new pg.Client(first.databaseUrl)
+    await db1.connect()
+    try {
+      expect(await policyJobs(db1)).toEqual({
+        'location_samples policy_compression': '7 days',
+        'activity_samples policy_compression': '7 days',
+        'acceleration_samples policy_compression': '7 days',
+        'other_samples policy_compression': '7 days',
+      })
+      await upload(first, samplesBody())
+      // And two recent locations, inside the refresh policies' 7-day window.
+      const recent = [line(4_001, Date.now() - 10 * 60 * SECOND, { '@type': 'type.googleapis.com/Location', latitude: 1, longitude: 2 }),
+        line(4_002, Date.now() - 5 * 60 * SECOND, { '@type': 'type.googleapis.com/Location', latitude: 1.01, longitude: 2 })]
+      expect(await upload(first, recent.join('\n') + '\n')).toMatchObject({ accepted: 2 })
+      const chunks = await db1.query("select count(*)::int as n from timescaledb_information.chunks where is_compressed")
+      expect(chunks.rows[0].n).toBe(0)
+    } finally {
+      await db1.end()
+      expect(await first.stop()).toBe(0)
+    }
+
+    const second = await startService({ dataDir, env: { COMPRESS_AFTER: '2d', RETAIN_RAW: '400d', RETAIN_AGGREGATES: '800d' } })
+    const db2 = new pg.Client(second.databaseUrl)
+    await db2.connect()
+    try {
+      const jobs = await policyJobs(db2)
+      expect(jobs['acceleration_samples policy_compression']).toBe('2 days')
+      expect(jobs['acceleration_samples policy_retention']).toBe('400 days')
+      expect(jobs['acceleration_per_hour policy_retention']).toBe('800 days')
+      expect(Object.keys(jobs)).toHaveLength(4 * 2 + 6)
+      // Nothing runs TimescaleDB's jobs in the embedded build but the service: at start it
+      // runs every job once, so the month-old chunks are compressed by now (or very soon).
+      await expect.poll(async () => {
+        const result = await db2.query("select count(*)::int as n from timescaledb_information.chunks where hypertable_name = 'acceleration_samples' and is_compressed")
+        return result.rows[0].n
+      }, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0)
+      // ... and the refresh jobs have materialized the recent minutes (the month-old ones are
+      // outside their 7-day window: see the README on backfills).
+      const table = await materializationTable(db2, 'location_samples_per_minute')
+      await expect.poll(async () => {
+        const result = await db2.query(`select count(*)::int as n from _timescaledb_internal.${table}`)
+        return result.rows[0].n
+      }, { timeout: 30_000, interval: 500 }).toBe(2)
+    } finally {
+      await db2.end()
+      expect(await second.stop()).toBe(0)
+    }
+
+    // Raw data kept for less than the aggregates' refresh window would empty them: refused.
+    const refused = await startService({ dataDir, env: { RETAIN_RAW: '3d' } }).then(
+      async (service) => { await service.stop(); return '' },
+      (error: Error) => error.message,
+    )
+    expect(refused).toContain('RETAIN_RAW (3 days) must be longer than the continuous aggregates\' refresh window')
+  }, 240_000)
+})
+
+async function materializationTable(db: pg.Client, view: string): Promise<string> {
+  const result = await db.query(
+    'select materialization_hypertable_name as name from timescaledb_information.continuous_aggregates where view_name = $1',
+    [view],
+  )
+  return result.rows[0].name as string
+}
