@@ -105,7 +105,10 @@ export function readJsonSample(sample: unknown, where: DecodeErrorDetails): Json
 }
 
 function readJsonFields(type: protobuf.Type, data: Record<string, unknown>, where: DecodeErrorDetails): MessageFields {
+  // proto3 JSON leaves out fields that hold their default (0, false), as the protobuf
+  // encoding does: start from the defaults so that `{"x":0.1,"y":0.2}` reads z = 0.
   const fields: MessageFields = {}
+  for (const field of type.fieldsArray) fields[field.name] = field.defaultValue
   for (const [key, value] of Object.entries(data)) {
     if (key === '@type') continue
     const field = type.fields[key] ?? type.fieldsArray.find((candidate) => candidate.options?.json_name === key)
