@@ -21,9 +21,9 @@ export function utcOffsetMs(timeZone: string, instantMs: number): number {
 /** The instant of local midnight that starts a calendar date (`2024-03-04`) in the zone. */
 export function localMidnight(timeZone: string, date: string): number {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date)
-  if (!match) throw new Error(`"${date}" is not a date like 2024-03-04`)
+  if (!match) throw new RangeError(`"${date}" is not a date like 2024-03-04`)
   const utcMidnight = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))
-  if (Number.isNaN(utcMidnight)) throw new Error(`"${date}" is not a valid date`)
+  if (Number.isNaN(utcMidnight) || new Date(utcMidnight).toISOString().slice(0, 10) !== date) throw new RangeError(`"${date}" is not a valid date`)
   // Zones change their offset at night but never at midnight itself, so one correction is exact.
   return utcMidnight - utcOffsetMs(timeZone, utcMidnight - utcOffsetMs(timeZone, utcMidnight))
 }

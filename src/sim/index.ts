@@ -2,6 +2,7 @@
 // 50 Hz acceleration as proto3-JSON lines. The CLI is src/cli/simulate.ts.
 export { generateSamples, SIMULATION_DEFAULTS, type SimulationOptions } from './simulation.ts'
 export { formatSampleLine, formatTimestamp } from './jsonl.ts'
+export { simulateToFiles, type SimulationProgress, type SimulationResult } from './run.ts'
 export { openSampleFiles, FILE_NAMES, type SampleFiles, type WrittenFile } from './writer.ts'
 export { collectStats, formatStats, formatBytes, activityStateName, type SimulationStats } from './stats.ts'
 export { BERLIN, type City, type Place } from './city.ts'
