@@ -1,0 +1,249 @@
+// Every SQL query of the provisioned dashboards (and of the Grafana-managed alert rule), run
+// the way Grafana would run it: template variables and macros expanded by
+// test/support/grafana-macros.ts, sent to the service's real embedded TimescaleDB after real
+// uploads. A query that does not parse, names a column that does not exist or returns nothing
+// for data that is there fails here instead of on an operator's screen.
+import { readFile, readdir } from 'node:fs/promises'
+import Long from 'long'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { encodeBody } from '../src/client/encode.ts'
+import { AccelerationType, ActivityType, LocationType, SampleType, TYPE_URL_PREFIX } from '../src/codec/proto.ts'
+import { expandSql, type QueryContext, type TemplateValue } from './support/grafana-macros.ts'
+import { startService, type RunningService } from './support/service.ts'
+
+interface Target {
+  refId: string
+  datasource?: { uid: string }
+  rawSql?: string
+  expr?: string
+  format?: 'time_series' | 'table'
+}
+interface Panel {
+  title: string
+  type: string
+  datasource?: { uid: string }
+  targets?: Target[]
+  panels?: Panel[]
+}
+interface Variable {
+  name: string
+  type: string
+  datasource?: { uid: string }
+  query: string
+  multi?: boolean
+  includeAll?: boolean
+}
+interface Dashboard {
+  uid: string
+  title: string
+  panels: Panel[]
+  templating: { list: Variable[] }
+}
+
+const DASHBOARD_DIR = 'grafana/dashboards'
+const SQL_DATASOURCE = 'timescaledb'
+
+async function loadDashboards(): Promise<Dashboard[]> {
+  const files = (await readdir(DASHBOARD_DIR)).filter((name) => name.endsWith('.json'))
+  return Promise.all(files.map(async (name) => JSON.parse(await readFile(`${DASHBOARD_DIR}/${name}`, 'utf8')) as Dashboard))
+}
+
+function allPanels(panels: Panel[]): Panel[] {
+  return panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])])
+}
+
+function sqlTargets(dashboard: Dashboard): { panel: Panel; target: Target }[] {
+  return allPanels(dashboard.panels).flatMap((panel) =>
+    (panel.targets ?? [])
+      .filter((target) => (target.datasource ?? panel.datasource)?.uid === SQL_DATASOURCE)
+      .map((target) => ({ panel, target })),
+  )
+}
+
+/** The columns each panel type needs from its SQL to draw anything. */
+function expectedColumns(panel: Panel, target: Target): string[] {
+  if (panel.type === 'geomap') return ['time', 'latitude', 'longitude']
+  if (target.format === 'time_series' || panel.type === 'timeseries' || panel.type === 'state-timeline') return ['time']
+  return []
+}
+
+// --- the data: ten minutes of every kind for the service's `local` device -------------------
+
+const NOW_S = Math.floor(Date.now() / 1000)
+// The start of the previous hour: the ten minutes then fall in one hour (and one day) bucket.
+const START_S = Math.floor(NOW_S / 3600) * 3600 - 3600
+
+function sample(id: number, seconds: number, typeName: string, value: Uint8Array, nanos = 0): Uint8Array {
+  return SampleType.encode({
+    id: Long.fromNumber(id),
+    data: { type_url: TYPE_URL_PREFIX + typeName, value },
+    timestamp: { seconds, nanos },
+  }).finish()
+}
+
+function uploadBody(): { body: Uint8Array; counts: Record<string, number> } {
+  const records: Uint8Array[] = []
+  let id = 1
+  for (let i = 0; i < 20; i++) {
+    const position = LocationType.encode({ latitude: 48.85 + i * 0.001, longitude: 2.35 + i * 0.001 }).finish()
+    records.push(sample(id++, START_S + i * 30, 'Location', position))
+  }
+  const states = [{ stationary: true }, { walking: true }, { running: true, walking: true }, {}]
+  for (let i = 0; i < 40; i++) {
+    records.push(sample(id++, START_S + i * 15, 'Activity', ActivityType.encode(states[Math.floor(i / 10)]!).finish()))
+  }
+  // 10 s at 50 Hz per minute of the window: 500 acceleration samples in 10 separate seconds.
+  for (let i = 0; i < 500; i++) {
+    const second = START_S + Math.floor(i / 50) * 60
+    const g = AccelerationType.encode({ x: 0.01 * (i % 7), y: -0.02, z: 1 + 0.001 * i }).finish()
+    records.push(sample(id++, second, 'Acceleration', g, (i % 50) * 20_000_000))
+  }
+  // A kind the service does not know: stored raw in other_samples.
+  records.push(sample(id++, START_S + 5, 'BatteryLevel', new Uint8Array([0x0d, 0, 0, 0x40, 0x3f])))
+  return { body: encodeBody('delimited', records), counts: { location: 20, activity: 40, acceleration: 500, other: 1 } }
+}
+
+let service: RunningService
+let db: pg.Client
+let dashboards: Dashboard[]
+
+beforeAll(async () => {
+  service = await startService()
+  const { body, counts } = uploadBody()
+  const response = await fetch(`${service.baseUrl}/v1/samples`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-protobuf; delimited=true' },
+    body,
+  })
+  expect(response.status, await response.clone().text()).toBe(200)
+  expect(((await response.json()) as { byKind: Record<string, number> }).byKind).toEqual(counts)
+  db = new pg.Client(service.databaseUrl)
+  await db.connect()
+  dashboards = await loadDashboards()
+}, 120_000)
+
+afterAll(async () => {
+  await db?.end()
+  await service?.stop()
+})
+
+/** Runs each SQL template variable's query and selects what Grafana selects by default. */
+async function variableValues(dashboard: Dashboard): Promise<Record<string, TemplateValue>> {
+  const values: Record<string, TemplateValue> = {}
+  for (const variable of dashboard.templating.list) {
+    if (variable.type !== 'query' || variable.datasource?.uid !== SQL_DATASOURCE) continue
+    const { rows } = await db.query<{ __value: unknown; __text: unknown }>(variable.query)
+    expect(rows.length, `variable ${variable.name} lists nothing`).toBeGreaterThan(0)
+    expect(Object.keys(rows[0]!), `variable ${variable.name}`).toEqual(['__value', '__text'])
+    values[variable.name] = { values: rows.map((row) => String(row.__value)), multi: Boolean(variable.multi || variable.includeAll) }
+  }
+  return values
+}
+
+// Grafana picks $__interval from the range and the panel width: a short one (more buckets
+// than rows in places) and a long one (everything in one or two buckets) both must work.
+const INTERVALS_MS = [1_000, 60_000, 3_600_000]
+const range = () => ({ from: new Date((START_S - 3600) * 1000), to: new Date((NOW_S + 60) * 1000) })
+
+describe('Grafana dashboards', () => {
+  it('are provisioned with stable uids and use only the provisioned datasources', async () => {
+    expect(dashboards.map((d) => [d.uid, d.title]).sort()).toEqual([
+      ['telemetry-samples', 'Samples'],
+      ['telemetry-service-health', 'Service health'],
+    ])
+    const provisioned = parse(await readFile('grafana/provisioning/datasources/datasources.yml', 'utf8')) as {
+      datasources: { uid: string; type: string; jsonData?: { timescaledb?: boolean } }[]
+    }
+    const uids = provisioned.datasources.map((source) => source.uid)
+    expect(uids.sort()).toEqual(['prometheus', 'timescaledb'])
+    expect(provisioned.datasources.find((source) => source.uid === 'timescaledb')?.jsonData?.timescaledb).toBe(true)
+    for (const dashboard of dashboards) {
+      for (const panel of allPanels(dashboard.panels)) {
+        for (const target of panel.targets ?? []) expect(uids, `${dashboard.title} / ${panel.title}`).toContain((target.datasource ?? panel.datasource)?.uid)
+      }
+    }
+  })
+
+  it('filter every SQL query by the time range and bucket it by $__interval', () => {
+    const samples = dashboards.find((d) => d.uid === 'telemetry-samples')!
+    const targets = sqlTargets(samples)
+    expect(targets.length).toBeGreaterThanOrEqual(5)
+    for (const { panel, target } of targets) {
+      expect(target.rawSql, panel.title).toContain('$__timeFilter(')
+      expect(target.rawSql, panel.title).toContain("time_bucket('$__interval'")
+      expect(target.rawSql, panel.title).toMatch(/device_id IN \(\$device\)/)
+    }
+  })
+
+  it('run every SQL query against TimescaleDB and get the columns the panel draws', async () => {
+    let ran = 0
+    for (const dashboard of dashboards) {
+      const variables = await variableValues(dashboard)
+      for (const { panel, target } of sqlTargets(dashboard)) {
+        for (const intervalMs of INTERVALS_MS) {
+          const context: QueryContext = { range: range(), intervalMs, variables }
+          const sql = expandSql(target.rawSql!, context)
+          expect(sql, panel.title).not.toMatch(/\$\w/)
+          const result = await db.query(sql).catch((error: Error) => {
+            throw new Error(`${dashboard.title} / ${panel.title} (${intervalMs} ms): ${error.message}\n${sql}`)
+          })
+          const where = `${dashboard.title} / ${panel.title} (${intervalMs} ms)`
+          expect(result.rows.length, where).toBeGreaterThan(0)
+          const columns = result.fields.map((field) => field.name)
+          for (const column of expectedColumns(panel, target)) expect(columns, where).toContain(column)
+          ran++
+        }
+      }
+    }
+    expect(ran).toBeGreaterThanOrEqual(5 * INTERVALS_MS.length)
+  })
+
+  it('count the uploaded samples per kind exactly', async () => {
+    const samples = dashboards.find((d) => d.uid === 'telemetry-samples')!
+    const perMinute = sqlTargets(samples).find(({ panel }) => panel.title === 'Samples per minute by kind')!
+    // Day buckets: samples per minute × 1440 = samples in the bucket.
+    const sql = expandSql(perMinute.target.rawSql!, { range: range(), intervalMs: 86_400_000, variables: await variableValues(samples) })
+    const { rows } = await db.query<{ metric: string; samples_per_minute: number }>(sql)
+    const total: Record<string, number> = {}
+    for (const row of rows) total[row.metric] = (total[row.metric] ?? 0) + Number(row.samples_per_minute) * 1440
+    expect(Object.fromEntries(Object.entries(total).map(([kind, count]) => [kind, Math.round(count)]))).toEqual(
+      { location: 20, activity: 40, acceleration: 500, other: 1 },
+    )
+  })
+
+  it('draw the device on the map where it was, and its activity and acceleration', async () => {
+    const samples = dashboards.find((d) => d.uid === 'telemetry-samples')!
+    const variables = await variableValues(samples)
+    const run = async (title: string) => {
+      const { target } = sqlTargets(samples).find(({ panel }) => panel.title.startsWith(title))!
+      return (await db.query(expandSql(target.rawSql!, { range: range(), intervalMs: 3_600_000, variables }))).rows
+    }
+    const [location] = await run('Locations')
+    expect(location).toMatchObject({ device: 'local', samples: '20' })
+    expect(location.latitude).toBeCloseTo(48.85 + 19 * 0.001, 9)
+    expect(location.longitude).toBeCloseTo(2.35 + 19 * 0.001, 9)
+    // 10 samples per state: the state timeline's code for the bucket is one of the four.
+    const [activity] = await run('Activity')
+    expect([0, 1, 2, 3]).toContain(activity.activity)
+    const [acceleration] = await run('Acceleration')
+    expect(acceleration.y).toBeCloseTo(-0.02, 9)
+    expect(acceleration.magnitude).toBeGreaterThan(1)
+  })
+
+  it('the Grafana-managed "Device silent" alert query runs and lists the device', async () => {
+    const provisioning = parse(await readFile('grafana/provisioning/alerting/device-silent.yml', 'utf8')) as {
+      groups: { rules: { title: string; data: { datasourceUid: string; relativeTimeRange?: { from: number }; model: { rawSql?: string } }[] }[] }[]
+    }
+    const rule = provisioning.groups.flatMap((group) => group.rules).find((r) => r.title === 'Device silent')!
+    const query = rule.data.find((step) => step.datasourceUid === SQL_DATASOURCE)!
+    const to = new Date()
+    const from = new Date(to.getTime() - query.relativeTimeRange!.from * 1000)
+    const { rows } = await db.query<{ device: string; hours_silent: number }>(expandSql(query.model.rawSql!, { range: { from, to }, intervalMs: 60_000 }))
+    expect(rows.map((row) => row.device)).toEqual(['local'])
+    // The newest sample is one to two hours old: not silent for 6 hours yet.
+    expect(Number(rows[0]!.hours_silent)).toBeGreaterThan(0.8)
+    expect(Number(rows[0]!.hours_silent)).toBeLessThan(2)
+  })
+})
