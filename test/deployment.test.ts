@@ -1,0 +1,192 @@
+// The deployment files agree with the code: docker-compose.yml, the rendered Kubernetes
+// manifests (kubectl kustomize k8s), prometheus.yml and the Dockerfile name the same image,
+// ports, probe paths and environment variables as src/config.ts and package.json. No Docker
+// engine or cluster runs here, so this is what can be checked; kubectl must be installed.
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { parse, parseAllDocuments } from 'yaml'
+
+const run = promisify(execFile)
+
+/** Every variable loadConfig reads: `env.NAME` and `(env, 'NAME', ...)` in its source text. */
+async function serviceEnvironmentVariables(): Promise<Set<string>> {
+  const source = await readFile('src/config.ts', 'utf8')
+  const body = /export function loadConfig\([^]*?\n}\n/.exec(source)?.[0]
+  if (!body) throw new Error('loadConfig not found in src/config.ts')
+  const names = [...body.matchAll(/env\.([A-Z][A-Z0-9_]*)|\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] ?? m[2]!)
+  return new Set(names)
+}
+
+interface K8sObject {
+  kind: string
+  metadata: { name: string; annotations?: Record<string, string> }
+  spec?: any
+  data?: Record<string, string>
+  stringData?: Record<string, string>
+}
+
+interface ComposeService {
+  image?: string
+  build?: unknown
+  environment?: Record<string, string>
+  ports?: string[]
+  volumes?: string[]
+  depends_on?: Record<string, { condition: string }> | string[]
+  healthcheck?: { test: string[] }
+}
+
+let configNames: Set<string>
+let compose: { services: Record<string, ComposeService> }
+let manifests: K8sObject[]
+let packageJson: { version: string; scripts: Record<string, string> }
+
+beforeAll(async () => {
+  configNames = await serviceEnvironmentVariables()
+  compose = parse(await readFile('docker-compose.yml', 'utf8'))
+  const { stdout } = await run('kubectl', ['kustomize', 'k8s'])
+  manifests = parseAllDocuments(stdout).map((doc) => doc.toJS() as K8sObject)
+  packageJson = JSON.parse(await readFile('package.json', 'utf8'))
+})
+
+const byKind = (kind: string, name: string) => {
+  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name)
+  if (!found) throw new Error(`${kind}/${name} is not in the rendered manifests`)
+  return found
+}
+const app = () => compose.services.app!
+const deployment = () => byKind('Deployment', 'telemetry-store')
+const container = () => deployment().spec.template.spec.containers[0]
+/** The service's environment in Kubernetes: its ConfigMap plus the variables set one by one. */
+function kubernetesEnvironment(): Record<string, string> {
+  const fromConfigMaps = (container().envFrom ?? []).flatMap((source: any) =>
+    source.configMapRef ? Object.entries(byKind('ConfigMap', source.configMapRef.name).data ?? {}) : [],
+  )
+  const single = (container().env ?? []).map((variable: any) => [variable.name, variable.value ?? '<from secret>'])
+  return Object.fromEntries([...fromConfigMaps, ...single])
+}
+
+describe('deployment files', () => {
+  it('reads the variable names from src/config.ts', () => {
+    for (const name of ['DATABASE_URL', 'PORT', 'METRICS_HOST', 'METRICS_PORT']) expect(configNames).toContain(name)
+  })
+
+  it('kubectl kustomize renders the service, its database and autoscaling', () => {
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual(
+      expect.arrayContaining([
+        'ConfigMap/telemetry-store-config',
+        'Deployment/telemetry-store',
+        'HorizontalPodAutoscaler/telemetry-store',
+        'Secret/telemetry-store-db',
+        'Service/telemetry-store',
+        'Service/timescaledb',
+        'StatefulSet/timescaledb',
+      ]),
+    )
+    expect(deployment().spec.replicas).toBeGreaterThanOrEqual(2)
+    expect(byKind('HorizontalPodAutoscaler', 'telemetry-store').spec.minReplicas).toBeGreaterThanOrEqual(2)
+    expect(byKind('Service', 'timescaledb').spec.clusterIP).toBe('None')
+    expect(container().resources.requests).toBeDefined()
+    expect(container().resources.limits).toBeDefined()
+  })
+
+  it('sets only variables src/config.ts reads, in compose and in Kubernetes', () => {
+    expect(Object.keys(app().environment!).filter((name) => !configNames.has(name))).toEqual([])
+    expect(Object.keys(kubernetesEnvironment()).filter((name) => !configNames.has(name))).toEqual([])
+    // Both talk to their TimescaleDB server, and expose /metrics beyond loopback.
+    expect(app().environment!.DATABASE_URL).toMatch(/^postgres:\/\/.+@timescaledb:5432\//)
+    expect(container().env.find((v: any) => v.name === 'DATABASE_URL').valueFrom.secretKeyRef.name).toBe('telemetry-store-db')
+    expect(byKind('Secret', 'telemetry-store-db').stringData!.DATABASE_URL).toMatch(/@timescaledb[-.\w]*:5432\//)
+    expect(app().environment!.METRICS_HOST).toBe('0.0.0.0')
+    expect(kubernetesEnvironment().METRICS_HOST).toBe('0.0.0.0')
+  })
+
+  it('agrees on the image', async () => {
+    const image = `telemetry-store:${packageJson.version}`
+    expect(app().image).toBe(image)
+    expect(app().build).toBeDefined()
+    expect(container().image).toBe(image)
+  })
+
+  it('agrees on the ports: service, metrics, probes, scrape targets', async () => {
+    const port = app().environment!.PORT!
+    const metricsPort = app().environment!.METRICS_PORT!
+    expect(kubernetesEnvironment().PORT).toBe(port)
+    expect(kubernetesEnvironment().METRICS_PORT).toBe(metricsPort)
+    expect(app().ports!.map((mapping) => mapping.split(':').at(-1))).toEqual(expect.arrayContaining([port, metricsPort]))
+
+    const ports = Object.fromEntries(container().ports.map((p: any) => [p.name, String(p.containerPort)]))
+    expect(ports).toEqual({ http: port, metrics: metricsPort })
+    const annotations = deployment().spec.template.metadata.annotations
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': metricsPort, 'prometheus.io/path': '/metrics' })
+    const servicePorts = byKind('Service', 'telemetry-store').spec.ports.map((p: any) => p.targetPort)
+    expect(servicePorts.sort()).toEqual(['http', 'metrics'])
+
+    const prometheus = parse(await readFile('prometheus/prometheus.yml', 'utf8'))
+    const job = prometheus.scrape_configs.find((c: any) => c.job_name === 'telemetry-store')
+    expect(job.static_configs[0].targets).toEqual([`app:${metricsPort}`])
+
+    const dockerfile = await readFile('Dockerfile', 'utf8')
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE .*\\b${port}\\b.*\\b${metricsPort}\\b`, 'm'))
+  })
+
+  it('probes /readyz for readiness and /healthz for liveness everywhere', async () => {
+    const spec = container()
+    expect(spec.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' })
+    expect(spec.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' })
+    expect(await readFile('Dockerfile', 'utf8')).toMatch(/^HEALTHCHECK [^]*\/healthz/m)
+    // The routes exist in the service.
+    const health = await readFile('src/http/health-routes.ts', 'utf8')
+    expect(health).toContain("'/healthz'")
+    expect(health).toContain("'/readyz'")
+  })
+
+  it('starts the app only once TimescaleDB is healthy', () => {
+    const db = compose.services.timescaledb!
+    expect(db.image).toMatch(/^timescale\/timescaledb:/)
+    expect(db.healthcheck!.test.join(' ')).toContain('pg_isready')
+    expect(db.volumes!.some((volume) => volume.endsWith(':/var/lib/postgresql/data'))).toBe(true)
+    expect(app().depends_on).toEqual({ timescaledb: { condition: 'service_healthy' } })
+    expect(byKind('StatefulSet', 'timescaledb').spec.template.spec.containers[0].image).toBe(db.image)
+  })
+
+  it('mounts the monitoring files where their configs expect them', async () => {
+    const mounts = (service: string) => Object.fromEntries(compose.services[service]!.volumes!.map((v) => v.split(':').slice(0, 2).reverse()))
+    expect(mounts('prometheus')['/etc/prometheus']).toBe('./prometheus')
+    expect(mounts('alertmanager')['/etc/alertmanager']).toBe('./alertmanager')
+    expect(mounts('grafana')['/etc/grafana/provisioning']).toBe('./grafana/provisioning')
+    const provider = parse(await readFile('grafana/provisioning/dashboards/dashboards.yml', 'utf8')).providers[0]
+    expect(mounts('grafana')[provider.options.path]).toBe('./grafana/dashboards')
+    for (const service of Object.values(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!
+        if (source.startsWith('./')) expect(existsSync(source), volume).toBe(true)
+      }
+    }
+  })
+
+  it('builds the image with the package.json scripts and runs the compiled service as non-root', async () => {
+    const dockerfile = await readFile('Dockerfile', 'utf8')
+    const stages = dockerfile.split(/^FROM /m).slice(1)
+    expect(stages).toHaveLength(2)
+    const [build, runtime] = stages as [string, string]
+    expect(build).toMatch(/^RUN npm ci$/m)
+    const scripts = [...build.matchAll(/^RUN npm run (\S+)/gm)].map((m) => m[1]!)
+    expect(scripts).toEqual(['build'])
+    for (const script of scripts) expect(packageJson.scripts[script], script).toBeDefined()
+    // `npm run build` compiles src/ into dist/: dist/main.js is src/main.ts.
+    const buildConfig = JSON.parse(await readFile('tsconfig.build.json', 'utf8'))
+    expect(buildConfig.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' })
+    expect(existsSync('src/main.ts')).toBe(true)
+
+    expect(runtime).toMatch(/^node:20[-\w.]*slim AS runtime/)
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev/m)
+    expect(runtime).toContain('COPY --from=build /app/dist ./dist')
+    for (const dir of ['proto', 'sql']) expect(runtime).toMatch(new RegExp(`^COPY ${dir} `, 'm'))
+    expect(runtime).toMatch(/^USER (?!root\b)\w+/m)
+    expect(runtime).toMatch(/^CMD \["node", "dist\/main\.js"\]/m)
+    expect(deployment().spec.template.spec.securityContext.runAsNonRoot).toBe(true)
+  })
+})
