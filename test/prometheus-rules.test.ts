@@ -4,9 +4,12 @@
 // tool fails the test (spawn ENOENT) instead of skipping it.
 import { execFile } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { freePort, startAlertmanager, startPrometheus } from './support/prometheus.ts'
 
 const run = promisify(execFile)
 const RULES_DIR = 'prometheus/rules'
@@ -103,5 +106,38 @@ describe('prometheus and alertmanager files', () => {
     const output = await tool('amtool', 'check-config', 'alertmanager/alertmanager.yml')
     expect(output).toContain('SUCCESS')
     expect(output).toContain('1 receivers')
+  })
+
+  it('a real Prometheus fires ServiceDown through Alertmanager to the webhook', async () => {
+    // The webhook receiver an operator would run, on loopback.
+    const notifications: { status: string; alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] = []
+    const receiver = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      request.on('end', () => {
+        notifications.push(JSON.parse(body))
+        response.end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const alertmanager = await startAlertmanager({ webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts` })
+    // Nothing listens on the target: every scrape fails, as when the service is down.
+    const prometheus = await startPrometheus({ target: `127.0.0.1:${await freePort()}`, ruleFor: '2s', alertmanagerUrl: alertmanager.url })
+    try {
+      const deadline = Date.now() + 60_000
+      while (!notifications.some((n) => n.alerts.some((a) => a.labels.alertname === 'ServiceDown')) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+      const alert = notifications.flatMap((n) => n.alerts).find((a) => a.labels.alertname === 'ServiceDown')
+      expect(alert, `${prometheus.output()}\n${alertmanager.output()}`).toBeDefined()
+      expect(alert!.status).toBe('firing')
+      expect(alert!.labels).toMatchObject({ job: 'telemetry-store', severity: 'critical' })
+      expect(alert!.annotations.runbook_url).toBe('README.md#runbook-servicedown')
+      expect(alert!.annotations.description).toContain('(up = 0)')
+    } finally {
+      await prometheus.stop()
+      await alertmanager.stop()
+      await new Promise((resolve) => receiver.close(resolve))
+    }
   })
 })

@@ -9,6 +9,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTelemetry, type Telemetry } from '../src/telemetry/index.ts'
 import { DURATION_BUCKETS_SECONDS } from '../src/telemetry/views.ts'
+import { startPrometheus } from './support/prometheus.ts'
 
 let telemetry: Telemetry
 let server: ServerType
@@ -185,5 +186,31 @@ describe('telemetry /metrics', () => {
     expect(seriesValue(exposition, 'nodejs_eventloop_utilization')).toBeGreaterThanOrEqual(0)
     expect(seriesValue(exposition, 'v8js_memory_heap_used', { v8js_heap_space_name: 'old_space' })).toBeGreaterThan(0)
     expect(seriesValue(exposition, 'target_info', { service_name: 'telemetry-store' })).toBe(1)
+  })
+
+  it('is scraped by a real Prometheus, which stores the values /metrics shows', async () => {
+    const prometheus = await startPrometheus({ target: `127.0.0.1:${telemetry.metricsPort}` })
+    try {
+      let up: { value: [number, string] }[] = []
+      for (let attempt = 0; attempt < 100 && up[0]?.value[1] !== '1'; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        up = await prometheus.query('up{job="telemetry-store"}')
+      }
+      expect(up[0]?.value[1], prometheus.output()).toBe('1')
+      const exposition = await scrape()
+      for (const [promql, name, labels] of [
+        ['telemetry_samples_stored_total{kind="location"}', 'telemetry_samples_stored_total', { kind: 'location' }],
+        ['telemetry_uploads_rejected_total{reason="invalid_sample"}', 'telemetry_uploads_rejected_total', { reason: 'invalid_sample' }],
+        ['db_client_connection_max', 'db_client_connection_max', {}],
+      ] as const) {
+        const [stored] = await prometheus.query(promql)
+        expect(Number(stored?.value[1]), promql).toBe(seriesValue(exposition, name, labels))
+      }
+      const buckets = await prometheus.query('http_server_request_duration_bucket{http_route="/devices/:id", http_response_status_code="200"}')
+      expect(buckets).toHaveLength(DURATION_BUCKETS_SECONDS.length + 1)
+      expect(await prometheus.query('nodejs_eventloop_delay_p99')).toHaveLength(1)
+    } finally {
+      await prometheus.stop()
+    }
   })
 })
