@@ -7,7 +7,10 @@ import { ApiError } from './errors.ts'
 const gunzip = promisify(zlib.gunzip)
 
 export function payloadTooLarge(limitBytes: number): ApiError {
-  return new ApiError(413, 'payload_too_large', `the body exceeds ${limitBytes} bytes (counted after gunzip); split the upload into smaller batches`, { limitBytes })
+  // The rest of an oversized body is not read: the connection cannot carry another request.
+  return new ApiError(413, 'payload_too_large', `the body exceeds ${limitBytes} bytes (counted after gunzip); split the upload into smaller batches`, { limitBytes }, {
+    Connection: 'close',
+  })
 }
 
 /** The (decompressed) body; the raw bytes were already limited by the bodyLimit middleware. */

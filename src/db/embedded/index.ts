@@ -32,6 +32,9 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
   let db: PGlite | undefined
   try {
     db = await PGlite.create(pgdataDir, { extensions: { timescaledb, cube, earthdistance } })
+    // On a reopened data directory nothing loads the extension's library by itself (there is
+    // no shared_preload_libraries here), and hypertable inserts and jobs fail until it is.
+    await db.exec("load 'timescaledb'")
     const server = await serveWireProtocol(db, { ...options, logger: options.logger })
     lock.publish({ host: server.host, port: server.port })
     const opened = db

@@ -17,7 +17,7 @@ type Execute = (bytes: Uint8Array) => Promise<Uint8Array>
 interface Work {
   sessionId: number
   bytes: Uint8Array
-  resolve(response: Uint8Array): void
+  resolve(response: Buffer): void
   reject(error: unknown): void
 }
 
@@ -40,7 +40,7 @@ export class SessionScheduler {
   ) {}
 
   /** Runs one unit of a session's work when its turn comes; resolves with the raw response. */
-  submit(sessionId: number, bytes: Uint8Array): Promise<Uint8Array> {
+  submit(sessionId: number, bytes: Uint8Array): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       this.queue.push({ sessionId, bytes, resolve, reject })
       void this.pump()
@@ -79,7 +79,9 @@ export class SessionScheduler {
       for (let work = this.next(); work; work = this.next()) {
         clearTimeout(this.idleTimer)
         try {
-          const response = await this.execute(work.bytes)
+          // Copied at once: PGlite may hand back a view of its own buffer, which the next
+          // unit (started before this one's reader gets to run) would overwrite.
+          const response = Buffer.from(await this.execute(work.bytes))
           // No ReadyForQuery (Flush, COPY in progress): the exchange is not over, keep the turn.
           const status = lastReadyStatus(response)
           this.owner = status === 'I' ? undefined : work.sessionId

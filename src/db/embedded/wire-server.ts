@@ -131,7 +131,7 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
         .then(() => scheduler.submit(sessionId, bytes))
         .then(
           (response) => {
-            if (!socket.destroyed) socket.write(Buffer.from(response))
+            if (!socket.destroyed) socket.write(response)
           },
           (error: unknown) => {
             if (socket.destroyed) return

@@ -1,0 +1,63 @@
+// Small helpers for talking to the real service in tests.
+import pg from 'pg'
+
+export interface Answer {
+  status: number
+  headers: Headers
+  body: any // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of the service, asserted by each test
+}
+
+export async function upload(
+  baseUrl: string,
+  body: Uint8Array | string,
+  options: { contentType: string; token?: string; encoding?: string; path?: string },
+): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': options.contentType }
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.encoding) headers['content-encoding'] = options.encoding
+  const response = await fetch(`${baseUrl}${options.path ?? '/v1/samples'}`, { method: 'POST', headers, body })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
+}
+
+/** A connected pg client; the caller ends it. */
+export async function sqlClient(databaseUrl: string): Promise<pg.Client> {
+  const client = new pg.Client(databaseUrl)
+  client.on('error', () => {
+    // Tests that cut connections on purpose look at the query results, not at this event.
+  })
+  await client.connect()
+  return client
+}
+
+/** Rows of one device in all four sample tables, as exact text (ids, microsecond times). */
+export async function deviceRows(client: pg.Client, deviceId: number): Promise<Record<string, unknown>[]> {
+  const result = await client.query(
+    `select 'location' as kind, sample_id::text as id, (extract(epoch from time) * 1000000)::bigint::text as micros,
+            jsonb_build_object('latitude', latitude, 'longitude', longitude) as fields
+       from location_samples where device_id = $1
+     union all
+     select 'activity', sample_id::text, (extract(epoch from time) * 1000000)::bigint::text,
+            jsonb_build_object('unknown', unknown, 'stationary', stationary, 'walking', walking, 'running', running)
+       from activity_samples where device_id = $1
+     union all
+     select 'acceleration', sample_id::text, (extract(epoch from time) * 1000000)::bigint::text,
+            jsonb_build_object('x', x, 'y', y, 'z', z)
+       from acceleration_samples where device_id = $1
+     union all
+     select 'other', sample_id::text, (extract(epoch from time) * 1000000)::bigint::text,
+            jsonb_build_object('type_url', type_url, 'payload_hex', encode(payload, 'hex'))
+       from other_samples where device_id = $1
+     order by id`,
+    [deviceId],
+  )
+  return result.rows
+}
+
+export async function countRows(client: pg.Client): Promise<number> {
+  const result = await client.query<{ count: string }>(
+    `select (select count(*) from location_samples) + (select count(*) from activity_samples)
+          + (select count(*) from acceleration_samples) + (select count(*) from other_samples) as count`,
+  )
+  return Number(result.rows[0]!.count)
+}
