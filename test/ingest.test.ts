@@ -229,7 +229,7 @@ describe('health and schema', () => {
   it('unknown routes get a JSON 404', async () => {
     const response = await fetch(`${service.baseUrl}/nope`)
     expect(response.status).toBe(404)
-    expect((await response.json()).error.code).toBe('not_found')
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found')
   })
 
   it('the four sample hypertables exist', async () => {
