@@ -182,6 +182,20 @@ describe('refusing bad samples, naming the sample and the field', () => {
     expect(error.message).toMatch(/HeartRate.*protobuf/)
   })
 
+  it('JSON: fields left out hold their proto3 default (0, false), as Google\'s printer writes them', () => {
+    const batch = decodeSamples(
+      'ndjson',
+      Buffer.from(
+        [
+          '{"id":"1","data":{"@type":"type.googleapis.com/Acceleration","x":0.5,"y":-1},"timestamp":"2024-03-01T08:00:00Z"}',
+          '{"id":"2","data":{"@type":"type.googleapis.com/Location","longitude":2.35},"timestamp":"2024-03-01T08:00:00Z"}',
+        ].join('\n'),
+      ),
+    )
+    expect(batch.acceleration).toMatchObject({ x: [0.5], y: [-1], z: [0] })
+    expect(batch.location).toMatchObject({ latitudes: [0], longitudes: [2.35] })
+  })
+
   it('JSON keeps nanoseconds below a microsecond out (truncated) and reads offsets', () => {
     const batch = decodeSamples('ndjson', Buffer.from('{"data":{"@type":"type.googleapis.com/Activity"},"timestamp":"0001-01-01T01:00:00.123456789+01:00"}'))
     expect(batch.activity).toMatchObject({ sampleIds: ['0'], seconds: [-62_135_596_800], micros: [123_456] })
