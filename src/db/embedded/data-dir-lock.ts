@@ -13,7 +13,11 @@ export interface LockHolder {
 export class DataDirInUse extends Error {
   override name = 'DataDirInUse'
   constructor(readonly holder: LockHolder) {
-    super(`the embedded database in this DATA_DIR is in use by process ${holder.pid}`)
+    super(
+      `the embedded database in this DATA_DIR is in use by process ${holder.pid}` +
+        (holder.port ? ` (serving SQL on ${holder.host}:${holder.port})` : '') +
+        ': stop that process, or give this one another DATA_DIR',
+    )
   }
 }
 

@@ -1,0 +1,109 @@
+// The embedded default over the life of a data directory: first start, the devices tool
+// while the service runs, a clean stop, and a restart that finds everything again.
+import fs from 'node:fs'
+import path from 'node:path'
+import type { ChildProcess } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
+import { countRows, sqlClient, upload } from './support/http.ts'
+
+const fixture = (name: string): Buffer => fs.readFileSync(path.join(import.meta.dirname, 'data', name))
+
+function run(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
+}
+
+const dataDir = temporaryDir()
+const devices = (...args: string[]) => run(spawnTs('src/cli/devices.ts', args, { DATA_DIR: dataDir }))
+let service: RunningService
+
+beforeAll(async () => {
+  service = await startService({ dataDir })
+})
+afterAll(async () => {
+  await service?.stop()
+})
+
+describe('devices tool, while the service runs on the same DATA_DIR', () => {
+  let phoneToken = ''
+
+  it('add prints a new token once; uploads with it are stored as that device', async () => {
+    const added = await devices('add', 'phone-1')
+    expect(added.code).toBe(0)
+    phoneToken = added.stdout.trim().split('\n').at(-1)!
+    expect(phoneToken).toMatch(/^[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/)
+    const answer = await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: phoneToken })
+    expect(answer.body.accepted).toBe(6)
+    const sql = await sqlClient(service.databaseUrl)
+    const owners = await sql.query("select distinct d.name from location_samples s join devices d on d.id = s.device_id where s.sample_id = 9007199254740993")
+    await sql.end()
+    expect(owners.rows).toEqual([{ name: 'phone-1' }])
+  })
+
+  it('add refuses a name that exists', async () => {
+    const again = await devices('add', 'phone-1')
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/exists already/)
+  })
+
+  it('list shows every device and its state', async () => {
+    const listed = await devices('list')
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toMatch(/\tlocal\tactive/)
+    expect(listed.stdout).toMatch(/\tphone-1\tactive/)
+    expect(listed.stdout).not.toContain(phoneToken.split('.')[1])
+  })
+
+  it('revoke stops the token at the next upload', async () => {
+    expect((await devices('revoke', 'phone-1')).code).toBe(0)
+    expect((await devices('list')).stdout).toMatch(/\tphone-1\trevoked /)
+    const answer = await upload(service.baseUrl, fixture('delimited.bin'), { contentType: 'application/octet-stream', token: phoneToken })
+    expect(answer.status).toBe(401)
+  })
+
+  it('wrong usage says how to use it', async () => {
+    const wrong = await devices('remove', 'phone-1')
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/usage: npm run devices -- add <name> \| list \| revoke <name>/)
+  })
+})
+
+describe('restart', () => {
+  it('SIGTERM stops cleanly; a restart on the same DATA_DIR finds the rows, the devices and the token', async () => {
+    const sql = await sqlClient(service.databaseUrl)
+    const rowsBefore = await countRows(sql)
+    await sql.end()
+    expect(rowsBefore).toBeGreaterThan(0)
+    expect(await service.stop('SIGTERM')).toBe(0)
+    expect(service.output()).toContain('"msg":"stopped"')
+
+    service = await startService({ dataDir })
+    expect(service.output()).not.toContain('created device')
+    const again = await sqlClient(service.databaseUrl)
+    expect(await countRows(again)).toBe(rowsBefore)
+    const answer = await upload(service.baseUrl, fixture('samples.jsonl'), { contentType: 'application/x-ndjson', token: service.token })
+    expect(answer.status).toBe(200)
+    expect(await countRows(again)).toBe(rowsBefore + answer.body.accepted)
+    await again.end()
+  })
+
+  it('a second service on the same DATA_DIR is refused with a clear message', async () => {
+    const second = await run(spawnTs('src/main.ts', [], { DATA_DIR: dataDir, PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0' }))
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(/DATA_DIR is in use by process \d+/)
+  })
+})
+
+describe('devices tool without a running service', () => {
+  it('opens the embedded database itself', async () => {
+    const alone = temporaryDir()
+    const added = await run(spawnTs('src/cli/devices.ts', ['add', 'offline'], { DATA_DIR: alone }))
+    expect(added.code).toBe(0)
+    const listed = await run(spawnTs('src/cli/devices.ts', ['list'], { DATA_DIR: alone }))
+    expect(listed.stdout).toMatch(/\toffline\tactive/)
+  })
+})
