@@ -23,6 +23,25 @@ export interface Config {
   /** Seconds a client is told to wait (Retry-After) when the database is unavailable. */
   retryAfterSeconds: number
   shutdownTimeoutMs: number
+  /** Uploads being read, decoded or written at once; more are refused with 503 + Retry-After. */
+  maxUploadsInFlight: number
+  /**
+   * Bytes of upload bodies (as declared by Content-Length, or the body limit when unknown)
+   * admitted at once; beyond it uploads get 503 + Retry-After instead of queueing in memory.
+   */
+  uploadMemoryBudgetBytes: number
+  /** Samples one upload may carry (checked after decoding); more answer 413. */
+  maxSamplesPerUpload: number
+  /** Sustained samples per second per device (token bucket); beyond the burst: 429 + Retry-After. */
+  rateLimitSamplesPerSecond: number
+  /** Samples a device may send at once before the rate applies (the bucket's size). */
+  rateLimitBurstSamples: number
+  /** A request (headers and body) must arrive within this time; slower ones get 408. */
+  requestTimeoutMs: number
+  /** The request headers must arrive within this time (slowloris headers). */
+  headersTimeoutMs: number
+  /** Bytes of request line and headers together; larger answer 431. */
+  maxHeaderBytes: number
   /** Prometheus scrape endpoint (`/metrics`); loopback unless set, so it is not exposed by accident. */
   metricsHost: string
   metricsPort: number
@@ -45,7 +64,7 @@ const MiB = 1024 * 1024
 
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = nonEmpty(env.DATABASE_URL)
-  return {
+  const config: Config = {
     host: env.HOST?.trim() || '0.0.0.0',
     port: port(env, 'PORT', 8080),
     databaseUrl,
@@ -58,6 +77,18 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: duration(env, 'DB_CONNECT_TIMEOUT', 5_000),
     retryAfterSeconds: integer(env, 'RETRY_AFTER_SECONDS', 5, { min: 1, max: 3600 }),
     shutdownTimeoutMs: duration(env, 'SHUTDOWN_TIMEOUT', 10_000),
+    maxUploadsInFlight: integer(env, 'MAX_UPLOADS_IN_FLIGHT', 16, { min: 1, max: 10_000 }),
+    uploadMemoryBudgetBytes: integer(env, 'UPLOAD_MEMORY_BUDGET_BYTES', 256 * MiB, { min: 1024 }),
+    maxSamplesPerUpload: integer(env, 'MAX_SAMPLES_PER_UPLOAD', 100_000, { min: 1 }),
+    // A phone sends about 51 samples/s (50 Hz acceleration, a few locations and activities).
+    // 2000/s is 40 phones' worth per device: a day recorded offline (4.3 M samples) catches up
+    // in about half an hour, while a runaway or stolen token cannot flood the database.
+    rateLimitSamplesPerSecond: integer(env, 'RATE_LIMIT_SAMPLES_PER_SECOND', 2000, { min: 1 }),
+    // The bucket's size: the first million samples (several hours at 50 Hz) go through at once.
+    rateLimitBurstSamples: integer(env, 'RATE_LIMIT_BURST', 1_000_000, { min: 1 }),
+    requestTimeoutMs: duration(env, 'REQUEST_TIMEOUT', 60_000),
+    headersTimeoutMs: duration(env, 'HEADERS_TIMEOUT', 10_000),
+    maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', 16 * 1024, { min: 1024, max: 1024 * 1024 }),
     metricsHost: env.METRICS_HOST?.trim() || '127.0.0.1',
     metricsPort: port(env, 'METRICS_PORT', 9464),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -65,6 +96,11 @@ export function loadConfig(env: Env = process.env): Config {
     retainRawMs: durationOrForever(env, 'RETAIN_RAW'),
     retainAggregatesMs: durationOrForever(env, 'RETAIN_AGGREGATES'),
   }
+  // An upload larger than the bucket could never pass the rate limit, however long it waited.
+  if (config.rateLimitBurstSamples < config.maxSamplesPerUpload) {
+    throw new ConfigError(`RATE_LIMIT_BURST (${config.rateLimitBurstSamples}) must be at least MAX_SAMPLES_PER_UPLOAD (${config.maxSamplesPerUpload})`)
+  }
+  return config
 }
 
 /** What the upload client (`npm run send`) reads from the environment. */

@@ -29,8 +29,20 @@ async function main(): Promise<void> {
 
   const telemetry = await startTelemetry(config)
   telemetry.observePool(database.pool)
-  const app = createApp({ pool: database.pool, logger, telemetry, maxBodyBytes: config.maxBodyBytes, retryAfterSeconds: config.retryAfterSeconds })
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host })
+  const app = createApp({ ...config, pool: database.pool, logger, telemetry })
+  const server = serve({
+    fetch: app.fetch,
+    port: config.port,
+    hostname: config.host,
+    // Slow or oversized requests are cut off by Node itself (408 / 431) before they reach the app.
+    serverOptions: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+      maxHeaderSize: config.maxHeaderBytes,
+      // How often those timeouts are checked (Node's default is 30 s).
+      connectionsCheckingInterval: 1000,
+    },
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', reject)

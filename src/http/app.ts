@@ -10,6 +10,8 @@ import { ApiError, errorResponse } from './errors.ts'
 import { healthRoutes } from './health-routes.ts'
 import { payloadTooLarge } from './upload-body.ts'
 import { observeUploads, type UploadVariables } from './upload-observer.ts'
+import { admitUploads } from './upload-admission.ts'
+import { deviceRateLimit } from './device-rate-limit.ts'
 import { uploadSamples } from './upload-route.ts'
 
 export interface AppOptions {
@@ -18,6 +20,11 @@ export interface AppOptions {
   telemetry: Pick<Telemetry, 'httpMiddleware'> & IngestMetrics
   maxBodyBytes: number
   retryAfterSeconds: number
+  maxUploadsInFlight: number
+  uploadMemoryBudgetBytes: number
+  maxSamplesPerUpload: number
+  rateLimitSamplesPerSecond: number
+  rateLimitBurstSamples: number
 }
 
 type Variables = AuthVariables & UploadVariables
@@ -25,8 +32,16 @@ type Variables = AuthVariables & UploadVariables
 export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   const app = new Hono<{ Variables: Variables }>()
   app.use('*', options.telemetry.httpMiddleware)
+  const rateLimit = deviceRateLimit({ samplesPerSecond: options.rateLimitSamplesPerSecond, burstSamples: options.rateLimitBurstSamples })
   const upload = [
     observeUploads(options.telemetry),
+    // First of the work: beyond capacity an upload costs neither a body read nor a query.
+    admitUploads({
+      maxInFlight: options.maxUploadsInFlight,
+      memoryBudgetBytes: options.uploadMemoryBudgetBytes,
+      maxBodyBytes: options.maxBodyBytes,
+      retryAfterSeconds: options.retryAfterSeconds,
+    }),
     requireDevice(options.pool, options.retryAfterSeconds),
     // Raw bytes on the wire; readUploadBody applies the same limit again after gunzip.
     bodyLimit({
@@ -35,7 +50,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
         throw payloadTooLarge(options.maxBodyBytes)
       },
     }),
-    uploadSamples({ ...options, metrics: options.telemetry }),
+    uploadSamples({ ...options, rateLimit, metrics: options.telemetry }),
   ] as const
   app.post('/v1/samples', ...upload)
   // Where clients written for the first version of the API post.

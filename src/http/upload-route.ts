@@ -7,6 +7,7 @@ import { writeSamples } from '../db/sample-writer.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import type { AuthVariables } from './auth.ts'
 import type { UploadVariables } from './upload-observer.ts'
+import type { DeviceRateLimit } from './device-rate-limit.ts'
 import { ApiError, databaseUnavailable } from './errors.ts'
 import { readUploadBody } from './upload-body.ts'
 
@@ -23,6 +24,8 @@ export interface UploadOptions {
   pool: Pool
   metrics: IngestMetrics
   maxBodyBytes: number
+  maxSamplesPerUpload: number
+  rateLimit: DeviceRateLimit
   retryAfterSeconds: number
 }
 
@@ -37,6 +40,14 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     const body = await readUploadBody(c.req.raw, options.maxBodyBytes)
     const batch = decodeSamples(format, body)
     c.set('decodedSamples', batch.count)
+    if (batch.count > options.maxSamplesPerUpload) {
+      throw new ApiError(413, 'too_many_samples', `the upload holds ${batch.count} samples, more than ${options.maxSamplesPerUpload}; split it into smaller batches`, {
+        samples: batch.count,
+        limit: options.maxSamplesPerUpload,
+      })
+    }
+    // Counted in samples once they are known, before the database does any work for them.
+    options.rateLimit.take(c.get('device').id, batch.count)
     const received = countsByKind(batch)
     let stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
     if (batch.count > 0) {
