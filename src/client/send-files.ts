@@ -10,7 +10,12 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts'
 import type { SendSummary } from './summary.ts'
 import { UploadGaveUp, UploadRejected, uploadBatch, type UploadTarget } from './uploader.ts'
 
-/** Chosen by measurement against the service on the embedded database: see the README. */
+/**
+ * Chosen by measurement against the service on the embedded database (100k mixed samples,
+ * one upload at a time): 500 -> 16k samples/s, 1000 -> 24k, 2000 -> 27k, 5000 -> 31k,
+ * 10000 -> 36k, 20000 -> 33k. Past 5000 the gain is small, while a retry resends the whole
+ * batch and the server holds it in one transaction.
+ */
 export const DEFAULT_BATCH_SIZE = 5000
 export const DEFAULT_CONCURRENCY = 4
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000

@@ -71,7 +71,7 @@ export async function uploadBatch(
   let waitedMs = 0
   for (let retry = 0; ; retry++) {
     const failure = await attempt(target, headers, payload, events.signal)
-    if ('answer' in failure) return failure.answer
+    if ('answer' in failure) return failure.answer // not a failure after all: stored
     if (retry >= policy.maxRetries) {
       throw new UploadGaveUp(`gave up after ${retry} retries: ${failure.reason}`, { cause: failure.error })
     }
