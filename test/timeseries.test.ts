@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { startService, temporaryDir, type RunningService } from './support/service.ts'
 
-// Thirty days ago: older than COMPRESS_AFTER (7 days), so the compression policy applies.
-const START = Date.UTC(2024, 2, 1, 8, 0, 0)
 const SECOND = 1000
+const HOUR = 3600 * SECOND
+// Thirty days ago, on the hour: older than COMPRESS_AFTER (7 days), so the compression policy
+// applies, and younger than the RETAIN_RAW the policy test sets (400 days), so it is kept.
+const START = Math.floor((Date.now() - 30 * 24 * HOUR) / HOUR) * HOUR
 
 function line(id: number, time: number, data: Record<string, unknown>): string {
   return JSON.stringify({ id: String(id), data, timestamp: new Date(time).toISOString() })

@@ -3,7 +3,7 @@
 // works). Field checks are strict: an unknown field is an error that names it, rather than
 // a value silently dropped.
 import type protobuf from 'protobufjs'
-import { DecodeError, type DecodeErrorDetails } from './errors.ts'
+import { DecodeError, describeWhere, type DecodeErrorDetails } from './errors.ts'
 import { appendChecked, checkedTime, checkedTypeUrl, invalid, kindName, KNOWN_KINDS, type KnownKind, type MessageFields } from './kinds.ts'
 import { parseRfc3339 } from './timestamp.ts'
 import { emptySampleBatch, type SampleBatch } from './samples.ts'
@@ -95,7 +95,7 @@ export function readJsonSample(sample: unknown, where: DecodeErrorDetails): Json
     // The payload of an unknown kind cannot be re-encoded without its schema.
     throw new DecodeError(
       'unsupported_kind',
-      `sample ${where.sample}: kind "${kindName(typeUrl)}" is unknown to this server, so its JSON cannot be stored; send unknown kinds as protobuf, where they are kept verbatim`,
+      `${describeWhere(where)}: kind "${kindName(typeUrl)}" is unknown to this server, so its JSON cannot be stored; send unknown kinds as protobuf, where they are kept verbatim`,
       { ...where, field: 'data.@type', value: typeUrl },
     )
   }

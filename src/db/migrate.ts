@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Pool } from './pool.ts'
+import { transaction, withClient, type Pool } from './pool.ts'
 import type { Logger } from '../logger.ts'
 
 // Two levels up from src/db/ and from dist/db/ alike.
@@ -32,8 +32,7 @@ export function listMigrations(dir = SQL_DIR): Migration[] {
 
 /** Applies what is pending; returns the versions applied now. */
 export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
-  const client = await pool.connect()
-  try {
+  return withClient(pool, async (client) => {
     // Before anything is written: on a server without TimescaleDB, change nothing.
     await assertTimescaleAvailable(client)
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
@@ -42,27 +41,22 @@ export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
       const pending = listMigrations().filter((migration) => !applied.has(migration.version))
       for (const migration of pending) {
         const started = Date.now()
-        await client.query('begin')
-        try {
+        await transaction(client, async () => {
           // Created inside the first migration's transaction, so a failed first migration
           // leaves no trace at all.
           await client.query('create table if not exists schema_migrations (version text primary key, applied_at timestamptz not null default now())')
           await client.query(fs.readFileSync(migration.file, 'utf8'))
           await client.query('insert into schema_migrations (version) values ($1)', [migration.version])
-          await client.query('commit')
-        } catch (error) {
-          await client.query('rollback')
-          throw new Error(`migration ${migration.version} failed: ${(error as Error).message}`, { cause: error })
-        }
+        }).catch((error: Error) => {
+          throw new Error(`migration ${migration.version} failed: ${error.message}`, { cause: error })
+        })
         logger.info({ migration: migration.version, ms: Date.now() - started }, 'migration applied')
       }
       return pending.map((migration) => migration.version)
     } finally {
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
     }
-  } finally {
-    client.release()
-  }
+  })
 }
 
 type Queryable = Pick<Pool, 'query'>

@@ -6,7 +6,7 @@
 //   await applyStoragePolicies(pool, config, logger)
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
-import type { Pool } from './pool.ts'
+import { transaction, withClient, type Pool } from './pool.ts'
 
 export type StoragePolicySettings = Pick<Config, 'compressAfterMs' | 'retainRawMs' | 'retainAggregatesMs'>
 
@@ -43,33 +43,26 @@ const RETENTION: PolicyKind = {
 }
 
 export async function applyStoragePolicies(pool: Pool, settings: StoragePolicySettings, logger: Logger): Promise<void> {
-  const client = await pool.connect()
-  try {
-    await client.query('begin')
-    try {
+  const changes = await withClient(pool, (client) =>
+    transaction(client, async () => {
       await client.query('select pg_advisory_xact_lock($1)', [POLICY_LOCK_KEY])
       await assertRawOutlivesRefreshWindow(client, settings.retainRawMs)
       // Every continuous aggregate of the database: the ones of sql/010 and any added later.
       const aggregates = await client.query<{ name: string }>(
         "select format('%I.%I', view_schema, view_name) as name from timescaledb_information.continuous_aggregates order by 1",
       )
-      const changes: string[] = []
+      const applied: string[] = []
       for (const table of RAW_HYPERTABLES) {
-        changes.push(...(await ensurePolicy(client, COMPRESSION, table, settings.compressAfterMs)))
-        changes.push(...(await ensurePolicy(client, RETENTION, table, settings.retainRawMs)))
+        applied.push(...(await ensurePolicy(client, COMPRESSION, table, settings.compressAfterMs)))
+        applied.push(...(await ensurePolicy(client, RETENTION, table, settings.retainRawMs)))
       }
       for (const { name } of aggregates.rows) {
-        changes.push(...(await ensurePolicy(client, RETENTION, name, settings.retainAggregatesMs)))
+        applied.push(...(await ensurePolicy(client, RETENTION, name, settings.retainAggregatesMs)))
       }
-      await client.query('commit')
-      if (changes.length > 0) logger.info({ changes }, 'storage policies updated')
-    } catch (error) {
-      await client.query('rollback')
-      throw error
-    }
-  } finally {
-    client.release()
-  }
+      return applied
+    }),
+  )
+  if (changes.length > 0) logger.info({ changes }, 'storage policies updated')
 }
 
 type Queryable = Pick<Pool, 'query'>

@@ -18,3 +18,44 @@ export function createPool(url: string, config: Pick<Config, 'dbPoolSize' | 'dbC
   pool.on('error', (error) => logger.warn({ err: error }, 'database connection lost'))
   return pool
 }
+
+/**
+ * Runs `work` on one checked-out connection (a transaction, a session-level lock).
+ *
+ * While a connection is checked out the pool does not listen to its 'error' event, and an
+ * unheard 'error' (the server ending the session between two queries) would crash the
+ * process: it is heard here. A connection whose work failed is dropped, not pooled again: its
+ * session state (an open transaction, a lock) is unknown.
+ */
+export async function withClient<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let failure: Error | undefined
+  const onError = (error: Error): void => {
+    failure = error
+  }
+  client.on('error', onError)
+  try {
+    return await work(client)
+  } catch (error) {
+    failure ??= error instanceof Error ? error : new Error(String(error))
+    throw error
+  } finally {
+    client.off('error', onError)
+    client.release(failure)
+  }
+}
+
+/** Runs `work` between BEGIN and COMMIT on `client`; rolls back and rethrows when it fails. */
+export async function transaction<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
+  await client.query('begin')
+  try {
+    const result = await work()
+    await client.query('commit')
+    return result
+  } catch (error) {
+    // Best effort: when the connection itself broke, withClient drops it, which ends the
+    // transaction on the server just the same.
+    await client.query('rollback').catch(() => undefined)
+    throw error
+  }
+}

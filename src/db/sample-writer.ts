@@ -2,7 +2,7 @@
 // present (never a statement per sample). ON CONFLICT DO NOTHING on the (device, sample id,
 // time) key makes retried uploads harmless: the rows not inserted are the duplicates.
 import type { CountsByKind, SampleBatch, SampleKind } from '../codec/index.ts'
-import type { Pool } from './pool.ts'
+import { transaction, withClient, type Pool } from './pool.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
 // seconds, and the microseconds are added as an interval, so no precision is lost to floats.
@@ -49,27 +49,15 @@ const KINDS = Object.keys(INSERTS) as SampleKind[]
 /** Stores a whole upload for one device, or nothing; returns the rows inserted per kind. */
 export async function writeSamples(pool: Pool, deviceId: number, batch: SampleBatch): Promise<CountsByKind> {
   const stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
-  const client = await pool.connect()
-  let broken: Error | undefined
-  try {
-    await client.query('begin')
-    try {
+  await withClient(pool, (client) =>
+    transaction(client, async () => {
       for (const kind of KINDS) {
         if (batch[kind].sampleIds.length === 0) continue
         const insert = INSERTS[kind]
         const result = await client.query(insert.sql, [deviceId, ...insert.values(batch)])
         stored[kind] = result.rowCount ?? 0
       }
-      await client.query('commit')
-    } catch (error) {
-      await client.query('rollback').catch((rollbackError: Error) => {
-        broken = rollbackError
-      })
-      throw error
-    }
-    return stored
-  } finally {
-    // A connection whose rollback failed is in an unknown state: drop it from the pool.
-    client.release(broken)
-  }
+    }),
+  )
+  return stored
 }
