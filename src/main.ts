@@ -76,8 +76,10 @@ async function main(): Promise<void> {
     logger.info('stopped')
     process.exit(0)
   }
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
-  process.once('SIGINT', () => void shutdown('SIGINT'))
+  // `on`, not `once`: a second signal while draining must not kill the process mid-write;
+  // SHUTDOWN_TIMEOUT already bounds how long the drain takes.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
 main().catch((error: unknown) => {
