@@ -114,7 +114,7 @@ function longToNumber(value: Long | number): number {
 }
 
 /** Decimal text of an int64, exact beyond 2^53 (Long.toString is only needed there). */
-export function int64ToString(value: Long | number): string {
+function int64ToString(value: Long | number): string {
   if (typeof value === 'number') return String(value)
   const approximate = value.toNumber()
   return Number.isSafeInteger(approximate) ? String(approximate) : value.toString()

@@ -21,7 +21,7 @@ export class DataDirInUse extends Error {
   }
 }
 
-export function lockFilePath(dataDir: string): string {
+function lockFilePath(dataDir: string): string {
   return path.join(dataDir, 'embedded.lock')
 }
 
