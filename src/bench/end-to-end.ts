@@ -1,0 +1,38 @@
+// This service end to end: the send client uploads the dataset's files over HTTP in its
+// default format and batch size, and the clock stops when every row is committed (the
+// client has all answers, and the rows are counted in the database to be sure).
+import pg from 'pg'
+import { sendFiles } from '../client/send-files.ts'
+import type { BenchService } from './service-process.ts'
+import type { Dataset } from './dataset.ts'
+
+export interface EndToEndResult {
+  seconds: number
+  samplesPerSecond: number
+}
+
+export async function uploadDataset(service: BenchService, token: string, dataset: Dataset): Promise<EndToEndResult> {
+  const started = performance.now()
+  const summary = await sendFiles({ files: dataset.files, url: service.baseUrl, token })
+  const seconds = (performance.now() - started) / 1000
+  if (!summary.complete || summary.accepted !== dataset.totalSamples) {
+    throw new Error(`the send did not store every sample: ${JSON.stringify(summary)}`)
+  }
+  const stored = await countStoredRows(service.databaseUrl)
+  if (stored !== dataset.totalSamples) throw new Error(`${stored} rows in the hypertables, ${dataset.totalSamples} sent`)
+  return { seconds, samplesPerSecond: dataset.totalSamples / seconds }
+}
+
+async function countStoredRows(databaseUrl: string): Promise<number> {
+  const client = new pg.Client(databaseUrl)
+  await client.connect()
+  try {
+    const result = await client.query<{ count: string }>(
+      `select (select count(*) from location_samples) + (select count(*) from activity_samples)
+            + (select count(*) from acceleration_samples) + (select count(*) from other_samples) as count`,
+    )
+    return Number(result.rows[0]!.count)
+  } finally {
+    await client.end()
+  }
+}

@@ -1,0 +1,47 @@
+// The bench's quick mode, as CI runs it: it must run end to end and write every figure.
+// It asserts no speed (CI machines differ); the figures are read by people, not by this test.
+import fs from 'node:fs'
+import path from 'node:path'
+import { expect, it } from 'vitest'
+import { spawnTs, temporaryDir } from './support/service.ts'
+
+it('npm run bench -- --quick prints the table and writes the JSON with every figure', async () => {
+  const out = temporaryDir('telemetry-bench-results-')
+  const child = spawnTs('src/cli/bench.ts', ['--quick', '--out', out], {})
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  expect(code, stderr).toBe(0)
+
+  const files = fs.readdirSync(out).filter((name) => name.endsWith('.json'))
+  expect(files).toHaveLength(1)
+  const report = JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8'))
+  const figures = [
+    'limit_rows_per_s',
+    'writer_samples_per_s',
+    'writer_small_one_tx_each_samples_per_s',
+    'writer_small_grouped_samples_per_s',
+    'service_samples_per_s',
+    'small_uploads_samples_per_s',
+    'small_uploads_p50_ms',
+    'small_uploads_p99_ms',
+    'service_peak_rss_mib',
+    'decode_collection_samples_per_s',
+    'decode_delimited_samples_per_s',
+    'decode_json_samples_per_s',
+    'decode_ndjson_samples_per_s',
+    'decode_collection_gzip_samples_per_s',
+  ]
+  for (const figure of figures) {
+    expect(report.median[figure], figure).toBeGreaterThan(0)
+    expect(report.runs[0][figure], figure).toBe(report.median[figure])
+  }
+  expect(report.ratios.serviceToLimit).toBeGreaterThan(0)
+  expect(report.ratios.writerToLimit).toBeGreaterThan(0)
+  expect(report.settings.totalSamples).toBe(6000)
+  expect(report.machine.nproc).toBeGreaterThan(0)
+  expect(stdout).toContain('service / limit')
+  fs.rmSync(out, { recursive: true, force: true })
+}, 300_000)
