@@ -35,6 +35,9 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
     // On a reopened data directory nothing loads the extension's library by itself (there is
     // no shared_preload_libraries here), and hypertable inserts and jobs fail until it is.
     await db.exec("load 'timescaledb'")
+    // PGlite starts at debug levels: every client (psql too) would get DEBUG chatter, and
+    // every response would carry it. PostgreSQL's own defaults instead.
+    await db.exec('set client_min_messages = notice; set log_min_messages = warning')
     const server = await serveWireProtocol(db, { ...options, logger: options.logger })
     lock.publish({ host: server.host, port: server.port })
     const opened = db
