@@ -2,23 +2,14 @@
 // and the refusal of a PostgreSQL server that has no TimescaleDB.
 import fs from 'node:fs'
 import path from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
+import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
 import { startPlainPostgres, type PlainPostgres } from './support/postgres.ts'
 import { deviceRows, sqlClient, upload } from './support/http.ts'
 import { addDevice } from '../src/db/devices.ts'
 
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(import.meta.dirname, 'data', name))
 
-/** Runs a project entry point to its end; resolves with exit code and output. */
-function run(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
-}
 
 describe('on a PostgreSQL server without TimescaleDB', () => {
   let postgres: PlainPostgres
@@ -40,7 +31,7 @@ describe('on a PostgreSQL server without TimescaleDB', () => {
     ['npm start', 'src/main.ts'],
   ])('%s fails at once with one clear message and changes nothing', async (_, entry) => {
     const started = Date.now()
-    const result = await run(spawnTs(entry, [], { DATABASE_URL: postgres.url, PORT: '0', METRICS_PORT: '0' }))
+    const result = await runToExit(spawnTs(entry, [], { DATABASE_URL: postgres.url, PORT: '0', METRICS_PORT: '0' }))
     expect(result.code).toBe(1)
     const lines = result.stderr.trim().split('\n')
     expect(lines).toHaveLength(1)
@@ -80,7 +71,7 @@ describe('with DATABASE_URL set to a TimescaleDB server', () => {
   })
 
   it('npm run migrate applies nothing twice', async () => {
-    const result = await run(spawnTs('src/cli/migrate.ts', [], { DATABASE_URL: server.databaseUrl }))
+    const result = await runToExit(spawnTs('src/cli/migrate.ts', [], { DATABASE_URL: server.databaseUrl }))
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/schema is up to date: (\d+) of \1 migrations applied/)
   })

@@ -2,23 +2,15 @@
 // while the service runs, a clean stop, and a restart that finds everything again.
 import fs from 'node:fs'
 import path from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
+import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
 import { countRows, sqlClient, upload } from './support/http.ts'
 
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(import.meta.dirname, 'data', name))
 
-function run(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
-}
 
 const dataDir = temporaryDir()
-const devices = (...args: string[]) => run(spawnTs('src/cli/devices.ts', args, { DATA_DIR: dataDir }))
+const devices = (...args: string[]) => runToExit(spawnTs('src/cli/devices.ts', args, { DATA_DIR: dataDir }))
 let service: RunningService
 
 beforeAll(async () => {
@@ -92,7 +84,7 @@ describe('restart', () => {
   })
 
   it('a second service on the same DATA_DIR is refused with a clear message', async () => {
-    const second = await run(spawnTs('src/main.ts', [], { DATA_DIR: dataDir, PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0' }))
+    const second = await runToExit(spawnTs('src/main.ts', [], { DATA_DIR: dataDir, PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0' }))
     expect(second.code).toBe(1)
     expect(second.stderr).toMatch(/DATA_DIR is in use by process \d+/)
   })
@@ -101,9 +93,9 @@ describe('restart', () => {
 describe('devices tool without a running service', () => {
   it('opens the embedded database itself', async () => {
     const alone = temporaryDir()
-    const added = await run(spawnTs('src/cli/devices.ts', ['add', 'offline'], { DATA_DIR: alone }))
+    const added = await runToExit(spawnTs('src/cli/devices.ts', ['add', 'offline'], { DATA_DIR: alone }))
     expect(added.code).toBe(0)
-    const listed = await run(spawnTs('src/cli/devices.ts', ['list'], { DATA_DIR: alone }))
+    const listed = await runToExit(spawnTs('src/cli/devices.ts', ['list'], { DATA_DIR: alone }))
     expect(listed.stdout).toMatch(/\toffline\tactive/)
   })
 })

@@ -41,6 +41,21 @@ export function spawnTs(entry: string, args: string[], env: Record<string, strin
   })
 }
 
+export interface Finished {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Waits for a command-line tool started with spawnTs to exit; resolves with what it printed. */
+export function runToExit(child: ChildProcess): Promise<Finished> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
+}
+
 export async function startService(options: StartOptions = {}): Promise<RunningService> {
   const dataDir = options.dataDir ?? temporaryDir()
   const child = spawnTs('src/main.ts', [], {
