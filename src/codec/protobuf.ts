@@ -1,11 +1,15 @@
 // Binary bodies: one SampleCollection, or a stream of varint-length-prefixed Samples (what
 // the original Python clients send). Both walk the body sample by sample, so an error names
 // the sample's index and byte offset, and no intermediate array of all messages is built.
+// Each sample is read by the fast reader (sample-reader.ts) when it can, by protobufjs's
+// reflection decoder otherwise: measured on 50 Hz acceleration, the fast reader decodes
+// several times as many samples per second (see the README's performance section).
 import protobuf from 'protobufjs'
 import type Long from 'long'
 import { SampleType } from './proto.ts'
 import { DecodeError, type DecodeErrorDetails } from './errors.ts'
-import { appendKnown, appendOther, checkedTime, checkedTypeUrl, invalid, kindName, KNOWN_KINDS, type MessageFields } from './kinds.ts'
+import { appendKnown, appendOther, checkedTime, checkedTypeUrl, invalid, kindName, KNOWN_KINDS, type KnownKind, type MessageFields } from './kinds.ts'
+import { readKnownFields, readRawSample, type RawSample } from './sample-reader.ts'
 import { emptySampleBatch, type SampleBatch } from './samples.ts'
 
 /** A Sample as protobufjs decodes it (Any keeps its descriptor's snake_case `type_url`). */
@@ -63,6 +67,13 @@ function appendSampleAt(reader: protobuf.Reader, batch: SampleBatch, offset: num
       where,
     )
   }
+  const raw = readRawSample(reader, start + length)
+  if (raw) {
+    appendRawSample(reader, batch, raw, where)
+    return
+  }
+  // The general path: anything the fast reader does not take, and every malformed sample.
+  reader.pos = start
   let sample: DecodedSample
   try {
     sample = SampleType.decode(reader, length) as unknown as DecodedSample
@@ -70,6 +81,23 @@ function appendSampleAt(reader: protobuf.Reader, batch: SampleBatch, offset: num
     throw malformed(error, where)
   }
   appendDecodedSample(batch, sample, where)
+}
+
+/** The same checks and the same appends as appendDecodedSample, on a fast-read sample. */
+function appendRawSample(reader: protobuf.Reader, batch: SampleBatch, raw: RawSample, where: DecodeErrorDetails): void {
+  if (raw.seconds === undefined) throw invalid('timestamp', 'is missing', where)
+  if (raw.typeUrl === undefined || !raw.known) throw invalid('data', 'is missing', where)
+  const key = { id: raw.id, ...checkedTime(raw.seconds, raw.nanos, where) }
+  const fields = readKnownFields(reader, raw.known, raw.valueStart, raw.valueEnd) ?? decodeFields(raw.known, reader.buf.subarray(raw.valueStart, raw.valueEnd), where)
+  appendKnown(batch, raw.known, key, fields, where)
+}
+
+function decodeFields(known: KnownKind, value: Uint8Array, where: DecodeErrorDetails): MessageFields {
+  try {
+    return known.type.decode(value) as unknown as MessageFields
+  } catch (error) {
+    throw invalid('data.value', `does not decode as ${known.type.name}: ${errorText(error)}`, where)
+  }
 }
 
 function appendDecodedSample(batch: SampleBatch, sample: DecodedSample, where: DecodeErrorDetails): void {
@@ -83,13 +111,7 @@ function appendDecodedSample(batch: SampleBatch, sample: DecodedSample, where: D
     appendOther(batch, key, typeUrl, sample.data.value)
     return
   }
-  let fields: MessageFields
-  try {
-    fields = known.type.decode(sample.data.value) as unknown as MessageFields
-  } catch (error) {
-    throw invalid('data.value', `does not decode as ${known.type.name}: ${errorText(error)}`, where)
-  }
-  appendKnown(batch, known, key, fields, where)
+  appendKnown(batch, known, key, decodeFields(known, sample.data.value, where), where)
 }
 
 function readVarint(reader: protobuf.Reader, where: DecodeErrorDetails): number {
