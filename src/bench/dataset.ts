@@ -5,6 +5,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { FILE_NAMES, formatSampleLine, generateSamples, type SimulatedKind, type SimulatedSample } from '../sim/index.ts'
 
+/** The month the sparse kinds span. */
+const SPARSE_KIND_DAYS = 30
+
 export const BENCH_KINDS = ['location', 'activity', 'acceleration'] as const satisfies readonly SimulatedKind[]
 
 export interface Dataset {
@@ -19,9 +22,12 @@ export interface Dataset {
 }
 
 /**
- * Locations (a few dozen a day) and activity states come from a simulation without
- * acceleration; acceleration from one that records all day. Each kind keeps its own ids,
- * which is fine: every kind has its own hypertable and its own unique key.
+ * Acceleration comes from one simulated person recording all day. Locations (about 27 a day)
+ * and activity states are sparse, so they come from as many simulated people over the same
+ * month as it takes: one person alone would need years of locations, spread over a hundred
+ * weekly chunks, and the bench would measure chunk creation instead of inserts. The sparse
+ * kinds are then put in time order and numbered 1..N per kind (every kind has its own
+ * hypertable and its own unique key).
  */
 export function buildDataset(samplesPerKind: number, directory: string, seed = 1): Dataset {
   const samples: Record<SimulatedKind, SimulatedSample[]> = { location: [], activity: [], acceleration: [] }
@@ -32,9 +38,15 @@ export function buildDataset(samplesPerKind: number, directory: string, seed = 1
       if (kinds.every((kind) => samples[kind].length >= samplesPerKind)) return
     }
   }
-  // Days enough for the sparsest kind (about 27 locations a day) and for 50 Hz around the clock.
-  take(['location', 'activity'], generateSamples({ days: Math.ceil(samplesPerKind / 20) + 1, seed, accelerationHoursPerDay: 0 }))
-  take(['acceleration'], generateSamples({ days: Math.ceil(samplesPerKind / 4_000_000) + 1, seed, accelerationHoursPerDay: 24 }))
+  const sparse: SimulatedKind[] = ['location', 'activity']
+  for (let person = 0; sparse.some((kind) => samples[kind].length < samplesPerKind); person++) {
+    take(sparse, generateSamples({ days: SPARSE_KIND_DAYS, seed: seed + person, accelerationHoursPerDay: 0 }))
+  }
+  for (const kind of sparse) {
+    samples[kind].sort((a, b) => a.timeMs - b.timeMs)
+    samples[kind].forEach((sample, index) => (sample.id = index + 1))
+  }
+  take(['acceleration'], generateSamples({ days: Math.ceil(samplesPerKind / 4_000_000), seed, accelerationHoursPerDay: 24 }))
 
   fs.mkdirSync(directory, { recursive: true })
   const lines = {} as Record<SimulatedKind, string[]>
