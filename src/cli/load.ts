@@ -1,0 +1,154 @@
+// npm run load -- [--duration 120] [--connections 8] [--batch 500] [--devices 8] [--amount N]
+//
+// Sustained uploads against the embedded default, on loopback only: starts the service
+// (src/main.ts) with a temporary DATA_DIR, creates devices, and drives POST /v1/samples with
+// autocannon for a bounded time and request count. Every request is a fresh protobuf
+// SampleCollection of 50 Hz acceleration samples with new ids, so each one is real insert work.
+// Reports throughput, p50/p99 latency, answers by status, errors, and the service's RSS
+// sampled over the run; exits 1 on any answer other than 200 or the intended 429/503, or when
+// RSS keeps growing through the second half of the run.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import Long from 'long'
+import pg from 'pg'
+import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
+import { addDevice } from '../db/devices.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '120' },
+    connections: { type: 'string', default: '8' },
+    batch: { type: 'string', default: '500' },
+    devices: { type: 'string', default: '8' },
+    amount: { type: 'string', default: '1000000' },
+  },
+})
+const durationSeconds = bounded('duration', 5, 1800)
+const connections = bounded('connections', 1, 256)
+const batchSize = bounded('batch', 1, 100_000)
+const deviceCount = bounded('devices', 1, 1000)
+const maxRequests = bounded('amount', 1, 10_000_000)
+const INTENDED = new Set([200, 429, 503])
+
+function bounded(name: keyof typeof args, min: number, max: number): number {
+  const value = Number(args[name])
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`)
+  return value
+}
+
+const projectDir = fileURLToPath(new URL('../../', import.meta.url))
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-load-'))
+const service = spawn(process.execPath, ['--import', 'tsx', path.join(projectDir, 'src/main.ts')], {
+  cwd: projectDir,
+  env: { ...process.env, HOST: '127.0.0.1', PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+const ready = await new Promise<{ http: string; database: string }>((resolve, reject) => {
+  let output = ''
+  service.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+    const line = output.split('\n').find((text) => text.includes('"msg":"ready"'))
+    if (line) resolve(JSON.parse(line) as { http: string; database: string })
+  })
+  service.once('exit', (code) => reject(new Error(`the service exited with ${code} before it was ready:\n${output}`)))
+})
+service.stdout!.resume()
+// Whatever happens to this script, the service it started goes with it.
+process.once('exit', () => service.kill('SIGKILL'))
+const baseUrl = ready.http
+
+const sql = new pg.Client(ready.database)
+await sql.connect()
+const tokens: string[] = []
+for (let i = 0; i < deviceCount; i++) tokens.push((await addDevice(sql, `load-${i}`)).token)
+await sql.end()
+
+// One body per request, each with ids and times no other request used.
+const START_MS = Date.UTC(2024, 0, 1)
+let nextId = 0
+function nextBody(): Buffer {
+  const samples = []
+  for (let i = 0; i < batchSize; i++) {
+    const id = nextId++
+    const ms = START_MS + id * 20
+    samples.push({
+      id: Long.fromNumber(id),
+      data: { type_url: `${TYPE_URL_PREFIX}Acceleration`, value: AccelerationType.encode({ x: Math.sin(id) / 3, y: Math.cos(id) / 5, z: 1 }).finish() },
+      timestamp: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+    })
+  }
+  return Buffer.from(SampleCollectionType.encode({ samples }).finish())
+}
+
+function rssMib(): number {
+  const status = fs.readFileSync(`/proc/${service.pid}/status`, 'utf8')
+  return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024)
+}
+const rssSamples: Array<{ second: number; mib: number }> = []
+const startedAt = Date.now()
+const rssTimer = setInterval(() => rssSamples.push({ second: Math.round((Date.now() - startedAt) / 1000), mib: rssMib() }), 5000)
+rssSamples.push({ second: 0, mib: rssMib() })
+
+let connectionCounter = 0
+console.log(`load: ${connections} connections, ${batchSize} samples per upload, ${deviceCount} devices, ${durationSeconds} s (at most ${maxRequests} requests) against ${baseUrl}`)
+const result = await autocannon({
+  url: baseUrl,
+  connections,
+  duration: durationSeconds,
+  // Not `amount`, which would override the duration: both bounds hold.
+  maxOverallRequests: maxRequests,
+  timeout: 60,
+  requests: [
+    {
+      method: 'POST',
+      path: '/v1/samples',
+      setupRequest(request, context) {
+        // Each connection uploads as one device, as a phone would.
+        const connection = context as { token?: string }
+        connection.token ??= tokens[connectionCounter++ % tokens.length]
+        return { ...request, headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${connection.token}` }, body: nextBody() }
+      },
+    },
+  ],
+})
+clearInterval(rssTimer)
+rssSamples.push({ second: Math.round((Date.now() - startedAt) / 1000), mib: rssMib() })
+
+const statusCounts: Record<string, number> = {}
+for (const [status, stats] of Object.entries(result.statusCodeStats ?? {})) statusCounts[status] = stats?.count ?? 0
+const unintended = Object.keys(statusCounts).filter((status) => !INTENDED.has(Number(status)))
+const okUploads = statusCounts['200'] ?? 0
+const half = rssSamples.slice(Math.floor(rssSamples.length / 2))
+const secondHalfGrowth = half.length > 1 ? half[half.length - 1]!.mib - half[0]!.mib : 0
+
+console.log(
+  [
+    `uploads: ${result.requests.total} in ${result.duration.toFixed(1)} s, ${result.requests.average.toFixed(1)} req/s average`,
+    `samples stored: ${okUploads * batchSize} (${Math.round((okUploads * batchSize) / result.duration)} samples/s)`,
+    `latency: p50 ${result.latency.p50} ms, p90 ${result.latency.p90} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
+    `answers by status: ${JSON.stringify(statusCounts)}; errors ${result.errors}, timeouts ${result.timeouts}`,
+    `service RSS (MiB) over time: ${rssSamples.map((sample) => `${sample.second}s=${sample.mib}`).join(' ')}`,
+    `RSS change over the second half: ${secondHalfGrowth >= 0 ? '+' : ''}${secondHalfGrowth} MiB`,
+  ].join('\n'),
+)
+
+service.kill('SIGTERM')
+const exitCode = await new Promise<number | null>((resolve) => service.once('exit', resolve))
+fs.rmSync(dataDir, { recursive: true, force: true })
+const failures = [
+  ...(unintended.length > 0 ? [`unintended statuses ${unintended.join(', ')}`] : []),
+  ...(result.errors > 0 || result.timeouts > 0 ? [`${result.errors} errors, ${result.timeouts} timeouts`] : []),
+  ...(secondHalfGrowth > 100 ? [`RSS grew ${secondHalfGrowth} MiB over the second half`] : []),
+  ...(exitCode !== 0 ? [`the service exited with ${exitCode}`] : []),
+]
+if (failures.length > 0) {
+  console.error(`load: FAILED: ${failures.join('; ')}`)
+  process.exitCode = 1
+} else {
+  console.log('load: OK')
+}
