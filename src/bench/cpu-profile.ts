@@ -36,7 +36,7 @@ function areaOf(frame: ProfileNode['callFrame']): string {
   if (url.includes('/src/http/') || url.includes('/hono/') || url.includes('/@hono/')) return 'HTTP (Hono)'
   if (url.includes('/src/telemetry/') || url.includes('/@opentelemetry/')) return 'telemetry'
   if (url.includes('/pino')) return 'logging'
-  if (url === '' || url.startsWith('node:')) return functionName === '(program)' ? 'V8 / native' : 'Node.js runtime (sockets, zlib, buffers)'
+  if (url === '' || url.startsWith('node:')) return functionName === '(program)' ? 'V8 / native' : 'Node.js runtime (file system: PGlite pages; sockets, buffers)'
   return 'other'
 }
 
