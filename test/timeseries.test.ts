@@ -167,14 +167,14 @@ describe('storage policies from configuration', () => {
       await expect.poll(async () => {
         const result = await db2.query("select count(*)::int as n from timescaledb_information.chunks where hypertable_name = 'acceleration_samples' and is_compressed")
         return result.rows[0].n
-      }, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0)
+      }, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0)
       // ... and the refresh jobs have materialized the recent minutes (the month-old ones are
       // outside their 7-day window: see the README on backfills).
       const table = await materializationTable(db2, 'location_samples_per_minute')
       await expect.poll(async () => {
         const result = await db2.query(`select count(*)::int as n from _timescaledb_internal.${table}`)
         return result.rows[0].n
-      }, { timeout: 30_000, interval: 500 }).toBe(2)
+      }, { timeout: 90_000, interval: 500 }).toBe(2)
     } finally {
       await db2.end()
       expect(await second.stop()).toBe(0)
