@@ -33,7 +33,6 @@ const CANONICAL_TYPE_URLS = [...KNOWN_KINDS].map(([name, known]) => ({ typeUrl: 
 
 /** Reads the Sample in [reader.pos, end); on undefined the reader's position is unspecified. */
 export function readRawSample(reader: protobuf.Reader, end: number): RawSample | undefined {
-  const outerLen = reader.len
   try {
     const sample: RawSample = { id: '0', seconds: undefined, nanos: 0, typeUrl: undefined, known: undefined, valueStart: 0, valueEnd: 0 }
     while (reader.pos < end) {
@@ -60,8 +59,6 @@ export function readRawSample(reader: protobuf.Reader, end: number): RawSample |
     return reader.pos === end ? sample : undefined
   } catch {
     return undefined
-  } finally {
-    reader.len = outerLen
   }
 }
 
