@@ -27,7 +27,8 @@ export function median(values: readonly number[]): number {
 export function buildReport(options: { startedAt: Date; command: string; settings: Record<string, unknown>; runs: RunFigures[]; notes: Record<string, unknown> }): BenchReport {
   const names = Object.keys(options.runs[0] ?? {})
   const medianFigures = Object.fromEntries(names.map((name) => [name, median(options.runs.map((run) => run[name] ?? Number.NaN))]))
-  const limit = medianFigures['limit_rows_per_s'] ?? Number.NaN
+  // Each ratio is taken within a run (the same machine state), then the median of the runs.
+  const ratio = (figure: string) => median(options.runs.map((run) => (run[figure] ?? Number.NaN) / (run['limit_rows_per_s'] ?? Number.NaN)))
   return {
     startedAt: options.startedAt.toISOString(),
     command: options.command,
@@ -35,10 +36,7 @@ export function buildReport(options: { startedAt: Date; command: string; setting
     settings: options.settings,
     runs: options.runs,
     median: medianFigures,
-    ratios: {
-      serviceToLimit: (medianFigures['service_samples_per_s'] ?? Number.NaN) / limit,
-      writerToLimit: (medianFigures['writer_samples_per_s'] ?? Number.NaN) / limit,
-    },
+    ratios: { serviceToLimit: ratio('service_samples_per_s'), writerToLimit: ratio('writer_samples_per_s') },
     notes: options.notes,
   }
 }
@@ -53,8 +51,10 @@ export function writeReport(report: BenchReport, directory: string): string {
 
 export function formatReport(report: BenchReport): string {
   const rows = Object.entries(report.median).map(([name, value]) => [name, formatNumber(value), report.runs.map((run) => formatNumber(run[name] ?? Number.NaN)).join('  ')])
-  rows.push(['service / limit', `${(report.ratios.serviceToLimit * 100).toFixed(0)} %`, ''])
-  rows.push(['writer / limit', `${(report.ratios.writerToLimit * 100).toFixed(0)} %`, ''])
+  const percent = (value: number) => `${(value * 100).toFixed(0)} %`
+  const perRun = (figure: string) => report.runs.map((run) => percent((run[figure] ?? Number.NaN) / (run['limit_rows_per_s'] ?? Number.NaN))).join('  ')
+  rows.push(['service / limit', percent(report.ratios.serviceToLimit), perRun('service_samples_per_s')])
+  rows.push(['writer / limit', percent(report.ratios.writerToLimit), perRun('writer_samples_per_s')])
   const header = ['figure', `median of ${report.runs.length}`, 'runs']
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)))
   const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`
