@@ -62,7 +62,10 @@ type Env = Record<string, string | undefined>
 
 const MiB = 1024 * 1024
 
-export function loadConfig(env: Env = process.env): Config {
+type LogLevel = Config['logLevel']
+
+/** `defaults` lets a command-line tool be quieter than the service unless LOG_LEVEL is set. */
+export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLevel } = {}): Config {
   const databaseUrl = nonEmpty(env.DATABASE_URL)
   const config: Config = {
     host: env.HOST?.trim() || '0.0.0.0',
@@ -91,7 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', 16 * 1024, { min: 1024, max: 1024 * 1024 }),
     metricsHost: env.METRICS_HOST?.trim() || '127.0.0.1',
     metricsPort: port(env, 'METRICS_PORT', 9464),
-    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], defaults.logLevel ?? 'info'),
     compressAfterMs: duration(env, 'COMPRESS_AFTER', 7 * DURATION_UNITS_MS.d!),
     retainRawMs: durationOrForever(env, 'RETAIN_RAW'),
     retainAggregatesMs: durationOrForever(env, 'RETAIN_AGGREGATES'),

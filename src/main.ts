@@ -1,28 +1,19 @@
 // Wiring only: config -> database -> migrations -> HTTP server -> graceful shutdown.
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { ConfigError, loadConfig } from './config.ts'
-import { openDatabase, redactedUrl } from './db/database.ts'
-import { DataDirInUse } from './db/embedded/data-dir-lock.ts'
+import { loadConfig } from './config.ts'
+import { redactedUrl } from './db/database.ts'
 import { ensureLocalDevice, localTokenPath } from './db/local-device.ts'
-import { migrate, TimescaleRequiredError } from './db/migrate.ts'
 import { startJobRunner } from './db/job-runner.ts'
-import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
 import { createApp } from './http/app.ts'
+import { openPreparedDatabase, reportFailure, stopOnSignals } from './lifecycle.ts'
 import { createLogger } from './logger.ts'
 import { startTelemetry } from './telemetry/index.ts'
 
 async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger(config)
-  const database = await openDatabase(config, logger)
-  try {
-    await migrate(database.pool, logger)
-    await applyStoragePolicies(database.pool, config, logger)
-  } catch (error) {
-    await database.close()
-    throw error
-  }
+  const database = await openPreparedDatabase(config, logger)
   if (database.embedded) await ensureLocalDevice(database.pool, config.dataDir, logger)
   // The embedded build has no background workers: the service runs TimescaleDB's policies itself.
   const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger) : undefined
@@ -59,10 +50,7 @@ async function main(): Promise<void> {
     'ready',
   )
 
-  let stopping = false
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return
-    stopping = true
+  stopOnSignals(async (signal) => {
     logger.info({ signal }, 'shutting down: no new requests, finishing uploads in flight')
     const drained = new Promise<void>((resolve) => server.close(() => resolve()))
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
@@ -74,17 +62,10 @@ async function main(): Promise<void> {
     await database.close()
     await telemetry.shutdown()
     logger.info('stopped')
-    process.exit(0)
-  }
-  // `on`, not `once`: a second signal while draining must not kill the process mid-write;
-  // SHUTDOWN_TIMEOUT already bounds how long the drain takes.
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  })
 }
 
 main().catch((error: unknown) => {
-  // Startup failures the operator can act on get one clear line, not a stack trace.
-  const known = error instanceof ConfigError || error instanceof TimescaleRequiredError || error instanceof DataDirInUse || error instanceof StoragePolicyError
-  console.error(known ? `telemetry-store: ${(error as Error).message}` : error)
+  reportFailure('telemetry-store', error)
   process.exit(1)
 })
