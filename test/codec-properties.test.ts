@@ -2,20 +2,13 @@
 // decodeSamples returns samples that pass every check or throws DecodeError, never anything
 // else, and never takes long. The protobuf writer below builds bodies field by field so that
 // wire types, lengths and nesting can be wrong on purpose.
-import fs from 'node:fs'
-import path from 'node:path'
 import fc from 'fast-check'
 import protobuf from 'protobufjs'
 import { describe, expect, it } from 'vitest'
+import { WIRE_BODIES } from './support/fixtures.ts'
 import { BODY_FORMATS, DecodeError, decodeSamples, SAMPLE_KINDS, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
 
-const DATA = path.join(import.meta.dirname, 'data')
-const VALID_BODIES: Record<BodyFormat, Buffer> = {
-  collection: fs.readFileSync(path.join(DATA, 'collection.bin')),
-  delimited: fs.readFileSync(path.join(DATA, 'delimited.bin')),
-  ndjson: fs.readFileSync(path.join(DATA, 'samples.jsonl')),
-  json: Buffer.from(JSON.stringify({ samples: fs.readFileSync(path.join(DATA, 'samples.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown) })),
-}
+const VALID_BODIES: Record<BodyFormat, Buffer> = WIRE_BODIES
 const RUNS = { numRuns: 400 }
 /** Far more than any decode of these small bodies takes; a hang or a quadratic blow-up exceeds it. */
 const MAX_DECODE_MS = 250

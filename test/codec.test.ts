@@ -1,15 +1,12 @@
 // The codec against bodies encoded by Google's own protobuf library (test/data, copied from
 // shared/fixtures/wire), and against every kind of bad input it must refuse with a clear,
 // located error.
-import fs from 'node:fs'
-import path from 'node:path'
 import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { bodyFormatFor, DecodeError, decodeSamples, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
 import { SampleCollectionType, SampleType } from '../src/codec/proto.ts'
+import { fixture, WIRE_BODIES } from './support/fixtures.ts'
 
-const DATA = path.join(import.meta.dirname, 'data')
-const fixture = (name: string): Buffer => fs.readFileSync(path.join(DATA, name))
 
 interface ExpectedSample {
   id: string
@@ -74,9 +71,7 @@ describe('decoding the wire fixtures', () => {
   })
 
   it('JSON SampleCollection (application/json)', () => {
-    const lines = fixture('samples.jsonl').toString().trim().split('\n').map((line) => JSON.parse(line) as unknown)
-    const body = Buffer.from(JSON.stringify({ samples: lines }))
-    expect(flatten(decodeSamples('json', body))).toEqual(expectedRows(expected.slice(0, 5)))
+    expect(flatten(decodeSamples('json', WIRE_BODIES.json))).toEqual(expectedRows(expected.slice(0, 5)))
   })
 
   it('keeps an id above 2^53 exact and a negative id', () => {

@@ -3,13 +3,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fixture } from './support/fixtures.ts'
 import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
 import { startPlainPostgres, type PlainPostgres } from './support/postgres.ts'
 import { deviceRows, sqlClient, upload } from './support/http.ts'
 import { addDevice } from '../src/db/devices.ts'
-
-const fixture = (name: string): Buffer => fs.readFileSync(path.join(import.meta.dirname, 'data', name))
-
 
 describe('on a PostgreSQL server without TimescaleDB', () => {
   let postgres: PlainPostgres

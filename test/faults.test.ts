@@ -12,7 +12,7 @@ import { startDatabaseProcess, type DatabaseProcess } from './support/database-p
 import { sqlClient, upload } from './support/http.ts'
 import { freePort } from './support/prometheus.ts'
 import { fileChecksum, storedChecksum, writeSampleFile } from './support/sample-files.ts'
-import { startService, temporaryDir, type RunningService } from './support/service.ts'
+import { startService, temporaryDir } from './support/service.ts'
 import fs from 'node:fs'
 
 const running: Array<{ stop(signal?: NodeJS.Signals): Promise<unknown> }> = []

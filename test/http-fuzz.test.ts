@@ -4,19 +4,14 @@
 // samples of the uploads that were answered 200.
 import fs from 'node:fs'
 import net from 'node:net'
-import path from 'node:path'
 import zlib from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { countRows, sqlClient } from './support/http.ts'
 import { startService, type RunningService } from './support/service.ts'
+import { WIRE_BODIES } from './support/fixtures.ts'
 
-const DATA = path.join(import.meta.dirname, 'data')
-const VALID = {
-  collection: fs.readFileSync(path.join(DATA, 'collection.bin')),
-  delimited: fs.readFileSync(path.join(DATA, 'delimited.bin')),
-  ndjson: fs.readFileSync(path.join(DATA, 'samples.jsonl')),
-}
+const VALID = WIRE_BODIES
 const MAX_BODY_BYTES = 1024 * 1024
 const HEADERS_TIMEOUT_MS = 1000
 const REQUEST_TIMEOUT_MS = 2000

@@ -10,9 +10,8 @@ import { addDevice, revokeDevice } from '../src/db/devices.ts'
 import { SampleCollectionType } from '../src/codec/proto.ts'
 import { startService, type RunningService } from './support/service.ts'
 import { countRows, deviceRows, sqlClient, upload } from './support/http.ts'
+import { fixture, WIRE_BODIES } from './support/fixtures.ts'
 
-const DATA = path.join(import.meta.dirname, 'data')
-const fixture = (name: string): Buffer => fs.readFileSync(path.join(DATA, name))
 const MAX_BODY_BYTES = 1024 * 1024
 const IDLE_IN_TRANSACTION_MS = 1500
 
@@ -61,16 +60,13 @@ function expectedRows(count: number): Record<string, unknown>[] {
     .sort((a, b) => a.id.localeCompare(b.id))
 }
 
-const jsonCollection = (): string =>
-  JSON.stringify({ samples: fixture('samples.jsonl').toString().trim().split('\n').map((line) => JSON.parse(line) as unknown) })
-
 describe('every body format stores every sample, typed', () => {
   const formats: Array<[string, () => Uint8Array | string, string, string | undefined, number]> = [
     ['SampleCollection', () => fixture('collection.bin'), 'application/x-protobuf', undefined, 6],
     ['SampleCollection as application/protobuf', () => fixture('collection.bin'), 'application/protobuf', undefined, 6],
     ['delimited stream', () => fixture('delimited.bin'), 'application/x-protobuf; delimited=true', undefined, 6],
     ['delimited stream as octet-stream', () => fixture('delimited.bin'), 'application/octet-stream', undefined, 6],
-    ['JSON SampleCollection', jsonCollection, 'application/json', undefined, 5],
+    ['JSON SampleCollection', () => WIRE_BODIES.json, 'application/json', undefined, 5],
     ['NDJSON lines', () => fixture('samples.jsonl'), 'application/x-ndjson', undefined, 5],
     ['gzip SampleCollection', () => zlib.gzipSync(fixture('collection.bin')), 'application/x-protobuf', 'gzip', 6],
     ['gzip delimited stream', () => zlib.gzipSync(fixture('delimited.bin')), 'application/octet-stream', 'gzip', 6],

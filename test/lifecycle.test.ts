@@ -1,13 +1,9 @@
 // The embedded default over the life of a data directory: first start, the devices tool
 // while the service runs, a clean stop, and a restart that finds everything again.
-import fs from 'node:fs'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fixture } from './support/fixtures.ts'
 import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
 import { countRows, sqlClient, upload } from './support/http.ts'
-
-const fixture = (name: string): Buffer => fs.readFileSync(path.join(import.meta.dirname, 'data', name))
-
 
 const dataDir = temporaryDir()
 const devices = (...args: string[]) => runToExit(spawnTs('src/cli/devices.ts', args, { DATA_DIR: dataDir }))

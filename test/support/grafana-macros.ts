@@ -155,7 +155,7 @@ export function expandPromQL(expr: string, context: QueryContext & { scrapeInter
     __rate_interval: intervalText(rateIntervalMs),
     __rate_interval_ms: String(rateIntervalMs),
   })
-  return expr.replace(VARIABLE, (match, plain?: string, bracket?: string, _format?: string, braced?: string) => {
+  return expr.replace(VARIABLE, (_match, plain?: string, bracket?: string, _format?: string, braced?: string) => {
     const name = plain ?? bracket ?? braced!
     if (name in builtins) return builtins[name]!
     const variable = context.variables?.[name]
