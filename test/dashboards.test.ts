@@ -19,8 +19,11 @@ interface Target {
   rawSql?: string
   expr?: string
   format?: 'time_series' | 'table'
+  /** With the "-- Dashboard --" datasource: the panel whose results this one shows. */
+  panelId?: number
 }
 interface Panel {
+  id: number
   title: string
   type: string
   datasource?: { uid: string }
@@ -160,8 +163,14 @@ describe('Grafana dashboards', () => {
     expect(uids.sort()).toEqual(['prometheus', 'timescaledb'])
     expect(provisioned.datasources.find((source) => source.uid === 'timescaledb')?.jsonData?.timescaledb).toBe(true)
     for (const dashboard of dashboards) {
-      for (const panel of allPanels(dashboard.panels)) {
-        for (const target of panel.targets ?? []) expect(uids, `${dashboard.title} / ${panel.title}`).toContain((target.datasource ?? panel.datasource)?.uid)
+      const panels = allPanels(dashboard.panels)
+      for (const panel of panels) {
+        for (const target of panel.targets ?? []) {
+          const uid = (target.datasource ?? panel.datasource)?.uid
+          // Grafana's built-in "-- Dashboard --" source shows another panel's query results.
+          if (uid === '-- Dashboard --') expect(panels.map((other) => other.id), `${dashboard.title} / ${panel.title}`).toContain(target.panelId)
+          else expect(uids, `${dashboard.title} / ${panel.title}`).toContain(uid)
+        }
       }
     }
   })
@@ -171,9 +180,11 @@ describe('Grafana dashboards', () => {
     const targets = sqlTargets(samples)
     expect(targets.length).toBeGreaterThanOrEqual(5)
     for (const { panel, target } of targets) {
-      expect(target.rawSql, panel.title).toContain('$__timeFilter(')
-      expect(target.rawSql, panel.title).toContain("time_bucket('$__interval'")
-      expect(target.rawSql, panel.title).toMatch(/device_id IN \(\$device\)/)
+      // The time range: as a filter on a time column, or as the bounds of places().
+      expect(target.rawSql, panel.title).toMatch(/\$__timeFilter\(|\$__timeFrom\(\)/)
+      // Time series are bucketed by Grafana's interval (never finer than an aggregate's minute).
+      if (!target.rawSql!.includes('places(')) expect(target.rawSql, panel.title).toMatch(/time_bucket\((greatest\()?'\$__interval'/)
+      expect(target.rawSql, panel.title).toMatch(/(device_id|d\.id) IN \(\$device\)/)
     }
   })
 
