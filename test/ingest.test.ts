@@ -2,11 +2,11 @@
 // TimescaleDB. Each test uploads as a device of its own and looks at that device's rows.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import path from 'node:path'
 import zlib from 'node:zlib'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDevice, revokeDevice } from '../src/db/devices.ts'
+import { localTokenPath } from '../src/db/local-device.ts'
 import { SampleCollectionType } from '../src/codec/proto.ts'
 import { startService, type RunningService } from './support/service.ts'
 import { countRows, deviceRows, sqlClient, upload } from './support/http.ts'
@@ -198,7 +198,7 @@ describe('authentication', () => {
   })
 
   it('the first start created device "local" with its token in DATA_DIR/local.token (mode 0600)', async () => {
-    const file = path.join(service.dataDir, 'local.token')
+    const file = localTokenPath(service.dataDir)
     expect(fs.statSync(file).mode & 0o777).toBe(0o600)
     expect(service.output()).toContain('created device \\"local\\"')
     const answer = await upload(service.baseUrl, fixture('samples.jsonl'), { contentType: 'application/x-ndjson', token: fs.readFileSync(file, 'utf8').trim() })

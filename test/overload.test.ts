@@ -10,6 +10,7 @@ import { readJsonSample } from '../src/codec/json.ts'
 import { countRows, sqlClient, upload } from './support/http.ts'
 import { writeSampleFile } from './support/sample-files.ts'
 import { startService, temporaryDir, type RunningService } from './support/service.ts'
+import { processMemoryBytes } from '../src/cli/project-process.ts'
 
 const MiB = 1024 * 1024
 /** The bound documented in readme-reliability.md for these settings. */
@@ -29,8 +30,7 @@ afterAll(async () => {
 
 /** Peak resident set size of a process so far (Linux VmHWM), in MiB. */
 function peakRssMib(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024
+  return processMemoryBytes(pid, 'VmHWM') / (1024 * 1024)
 }
 
 it('many concurrent large uploads: at most the limit in flight, the rest 503 + Retry-After, peak RSS bounded', async () => {

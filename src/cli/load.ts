@@ -7,17 +7,16 @@
 // Reports throughput, p50/p99 latency, answers by status, errors, and the service's RSS
 // sampled over the run; exits 1 on any answer other than 200 or the intended 429/503, or when
 // RSS keeps growing through the second half of the run.
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import Long from 'long'
 import pg from 'pg'
 import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
 import { addDevice } from '../db/devices.ts'
+import { processMemoryBytes, startEntry } from './project-process.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -41,25 +40,15 @@ function bounded(name: keyof typeof args, min: number, max: number): number {
   return value
 }
 
-const projectDir = fileURLToPath(new URL('../../', import.meta.url))
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-load-'))
-const service = spawn(process.execPath, ['--import', 'tsx', path.join(projectDir, 'src/main.ts')], {
-  cwd: projectDir,
-  env: { ...process.env, HOST: '127.0.0.1', PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info' },
-  stdio: ['ignore', 'pipe', 'inherit'],
+const service = await startEntry({
+  entry: 'src/main.ts',
+  env: { HOST: '127.0.0.1', PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, DATABASE_URL: '' },
+  readyMessage: 'ready',
 })
-const ready = await new Promise<{ http: string; database: string }>((resolve, reject) => {
-  let output = ''
-  service.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-    const line = output.split('\n').find((text) => text.includes('"msg":"ready"'))
-    if (line) resolve(JSON.parse(line) as { http: string; database: string })
-  })
-  service.once('exit', (code) => reject(new Error(`the service exited with ${code} before it was ready:\n${output}`)))
-})
-service.stdout!.resume()
 // Whatever happens to this script, the service it started goes with it.
-process.once('exit', () => service.kill('SIGKILL'))
+process.once('exit', () => service.child.kill('SIGKILL'))
+const ready = service.ready as { http: string; database: string }
 const baseUrl = ready.http
 
 const sql = new pg.Client(ready.database)
@@ -86,8 +75,7 @@ function nextBody(): Buffer {
 }
 
 function rssMib(): number {
-  const status = fs.readFileSync(`/proc/${service.pid}/status`, 'utf8')
-  return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024)
+  return Math.round(processMemoryBytes(service.child.pid!, 'VmRSS') / (1024 * 1024))
 }
 const rssSamples: Array<{ second: number; mib: number }> = []
 const startedAt = Date.now()
@@ -137,8 +125,7 @@ console.log(
   ].join('\n'),
 )
 
-service.kill('SIGTERM')
-const exitCode = await new Promise<number | null>((resolve) => service.once('exit', resolve))
+const exitCode = (await service.stop('SIGTERM')).code
 fs.rmSync(dataDir, { recursive: true, force: true })
 const failures = [
   ...(unintended.length > 0 ? [`unintended statuses ${unintended.join(', ')}`] : []),

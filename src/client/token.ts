@@ -1,8 +1,8 @@
 // Which bearer token a send uses: --token, else TELEMETRY_TOKEN, else (only against a
 // service on this machine) the `local.token` that the service writes into its DATA_DIR.
 import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import type { ClientConfig } from '../config.ts'
+import { localTokenPath } from '../db/local-device.ts'
 
 export class TokenMissing extends Error {
   override name = 'TokenMissing'
@@ -17,7 +17,7 @@ export async function resolveToken(url: string, flagToken: string | undefined, c
   if (!LOCAL_HOSTS.has(new URL(url).hostname)) {
     throw new TokenMissing(`no token for ${url}: pass --token or set TELEMETRY_TOKEN`)
   }
-  const file = path.join(config.dataDir, 'local.token')
+  const file = localTokenPath(config.dataDir)
   try {
     const token = (await readFile(file, 'utf8')).trim()
     if (token) return token

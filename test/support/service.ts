@@ -1,13 +1,13 @@
 // Starts the real service (src/main.ts) as a child process on the embedded TimescaleDB, with
 // a temporary DATA_DIR and free ports, and waits until it logs "ready".
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { startEntry } from '../../src/cli/project-process.ts'
+import { localTokenPath } from '../../src/db/local-device.ts'
 
-export const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url))
-const TSX_LOADER = path.join(PROJECT_DIR, 'node_modules/tsx/dist/esm/index.mjs')
+export { PROJECT_DIR, spawnEntry as spawnTs } from '../../src/cli/project-process.ts'
 
 export interface RunningService {
   baseUrl: string
@@ -32,22 +32,13 @@ export function temporaryDir(prefix = 'telemetry-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 }
 
-/** Runs a TypeScript entry point of the project (`src/cli/devices.ts`, ...) with tsx. */
-export function spawnTs(entry: string, args: string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX_LOADER, path.join(PROJECT_DIR, entry), ...args], {
-    cwd: PROJECT_DIR,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-}
-
 export interface Finished {
   code: number | null
   stdout: string
   stderr: string
 }
 
-/** Waits for a command-line tool started with spawnTs to exit; resolves with what it printed. */
+/** Waits for a command-line tool started with spawnEntry (spawnTs) to exit; resolves with what it printed. */
 export function runToExit(child: ChildProcess): Promise<Finished> {
   let stdout = ''
   let stderr = ''
@@ -58,49 +49,22 @@ export function runToExit(child: ChildProcess): Promise<Finished> {
 
 export async function startService(options: StartOptions = {}): Promise<RunningService> {
   const dataDir = options.dataDir ?? temporaryDir()
-  const child = spawnTs('src/main.ts', [], {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    EMBEDDED_PG_PORT: '0',
-    METRICS_PORT: '0',
-    DATA_DIR: dataDir,
-    ...options.env,
+  const service = await startEntry({
+    entry: 'src/main.ts',
+    env: { HOST: '127.0.0.1', PORT: '0', EMBEDDED_PG_PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, ...options.env },
+    readyMessage: 'ready',
+    timeoutMs: options.timeoutMs ?? 90_000,
   })
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service not ready after ${options.timeoutMs ?? 90_000} ms:\n${output}`)), options.timeoutMs ?? 90_000)
-    const check = (): void => {
-      for (const line of output.split('\n')) {
-        if (!line.includes('"msg":"ready"')) continue
-        clearTimeout(timer)
-        resolve(JSON.parse(line) as Record<string, unknown>)
-        return
-      }
-    }
-    child.stdout!.on('data', check)
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`service exited with ${code} before it was ready:\n${output}`))
-    })
-  })
-
-  const http = new URL(ready.http as string)
-  const tokenFile = path.join(dataDir, 'local.token')
+  const http = new URL(service.ready.http as string)
+  const tokenFile = localTokenPath(dataDir)
   return {
     baseUrl: `http://127.0.0.1:${http.port}`,
-    metricsUrl: typeof ready.metrics === 'string' ? ready.metrics : '',
-    databaseUrl: ready.database as string,
+    metricsUrl: typeof service.ready.metrics === 'string' ? service.ready.metrics : '',
+    databaseUrl: service.ready.database as string,
     token: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '',
     dataDir,
-    process: child,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
-    },
-    output: () => output,
+    process: service.child,
+    stop: async (signal) => (await service.stop(signal)).code,
+    output: service.output,
   }
 }

@@ -13,6 +13,8 @@ import { serveWireProtocol, type WireServer } from './wire-server.ts'
 export interface EmbeddedDatabase {
   /** postgres:// URL of the wire server, for `pg`, psql and Grafana. */
   url: string
+  /** The engine itself, for what only its own API offers (the benchmark's bulk path). */
+  pglite: PGlite
   pgdataDir: string
   server: WireServer
   close(): Promise<void>
@@ -43,6 +45,7 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
     const opened = db
     return {
       url: embeddedUrl(server.host, server.port),
+      pglite: opened,
       pgdataDir,
       server,
       async close() {
