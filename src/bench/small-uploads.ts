@@ -1,5 +1,6 @@
 // Many small uploads at once: `clients` concurrent clients, each posting 100-sample
 // SampleCollections back to back. What a fleet of phones syncing every few seconds does.
+import { CONTENT_TYPES } from '../codec/index.ts'
 import type { BenchService } from './service-process.ts'
 
 export interface SmallUploadsResult {
@@ -21,7 +22,7 @@ export async function postSmallUploads(service: BenchService, token: string, bod
       const started = performance.now()
       const response = await fetch(`${service.baseUrl}/v1/samples`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': CONTENT_TYPES.collection },
         body,
       })
       const answer = await response.text()

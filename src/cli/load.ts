@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import Long from 'long'
 import pg from 'pg'
+import { CONTENT_TYPES } from '../codec/index.ts'
 import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
 import { addDevice } from '../db/devices.ts'
 import { processMemoryBytes, startEntry } from './project-process.ts'
@@ -99,7 +100,7 @@ const result = await autocannon({
         // Each connection uploads as one device, as a phone would.
         const connection = context as { token?: string }
         connection.token ??= tokens[connectionCounter++ % tokens.length]
-        return { ...request, headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${connection.token}` }, body: nextBody() }
+        return { ...request, headers: { 'content-type': CONTENT_TYPES.collection, authorization: `Bearer ${connection.token}` }, body: nextBody() }
       },
     },
   ],
