@@ -111,13 +111,21 @@ describe('the service is killed mid-upload', () => {
       const answer = upload(service.baseUrl, body, { contentType: 'application/x-protobuf', token }).catch((error: Error) => error)
       await new Promise((resolve) => setTimeout(resolve, uploadMs * fraction))
       expect(await service.stop('SIGKILL')).toBeNull()
-      expect(await answer).toBeInstanceOf(Error) // the connection died: no answer, so the client must retry
+      const result = await answer
       service = await startService({ dataDir })
       running.push(service)
       const sql = await sqlClient(service.databaseUrl)
       const rows = (await storedChecksum(sql, 1)).count // device 1: `local`, whose upload was cut
       await sql.end()
-      expect([0, SAMPLES]).toContain(rows)
+      if (result instanceof Error) {
+        // The connection died unanswered: the client must retry; the batch is all there or absent.
+        expect([0, SAMPLES]).toContain(rows)
+      } else {
+        // The kill is timed from an earlier upload and can land just after this one was
+        // answered (a retried batch of duplicates is quicker): a 200 means all of it is stored.
+        expect(result.status).toBe(200)
+        expect(rows).toBe(SAMPLES)
+      }
       outcomes.push(rows)
     }
 
