@@ -279,8 +279,10 @@ describe('outside SQL sessions and ingestion share the embedded database', () =>
     await reader.end()
     expect(queries).toBeGreaterThan(20)
     expect(uploads).toBeGreaterThan(20)
-    // Fair turns: neither side gets fewer than a fifth of the other's.
-    expect(Math.min(queries, uploads) / Math.max(queries, uploads)).toBeGreaterThan(0.2)
+    // Fair turns. An upload takes about five turns (token lookup, begin, savepoint, insert,
+    // commit) to a query's one, so fair scheduling gives about one upload per four or five
+    // queries (measured 0.24); without fairness it was one query per 200 transactions.
+    expect(Math.min(queries, uploads) / Math.max(queries, uploads)).toBeGreaterThan(0.1)
   })
 
   it('a transaction left open holds uploads back only until the idle-in-transaction timeout', async () => {
