@@ -1,6 +1,6 @@
 // Every environment variable the service and its tools read, parsed and checked in one
 // place. Nothing else in the code base reads process.env: a knob that is not here does not
-// exist, and the README's configuration table is written from this file.
+// exist, and docs/configuration.md's table is written from this file.
 import path from 'node:path'
 
 export interface Config {

@@ -154,7 +154,7 @@ describe('an alert, for real', () => {
     const alert = fired()
     expect(alert, `${prometheus.output()}\n${alertmanager.output()}`).toBeDefined()
     expect(alert!.labels).toMatchObject({ job: 'telemetry-store', severity: 'critical' })
-    expect(alert!.annotations.runbook_url).toBe('README.md#runbook-higherrorratio')
+    expect(alert!.annotations.runbook_url).toBe('docs/operations.md#runbook-higherrorratio')
 
     const firing = (await promqlTargets()).find(({ expr }) => expr.includes('ALERTS'))!
     const rows = await prometheus.query(firing.expr)

@@ -90,12 +90,12 @@ describe('prometheus and alertmanager files', () => {
       expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning)$/)
       expect(rule.annotations?.summary, rule.alert).toBeTruthy()
       expect(rule.annotations?.description, rule.alert).toContain('$value')
-      expect(rule.annotations?.runbook_url, rule.alert).toBe(`README.md#runbook-${rule.alert.toLowerCase()}`)
+      expect(rule.annotations?.runbook_url, rule.alert).toBe(`docs/operations.md#runbook-${rule.alert.toLowerCase()}`)
     }
   })
 
-  it('the README has the runbook section each runbook_url points at', async () => {
-    const readme = await readFile('README.md', 'utf8')
+  it('docs/operations.md has the runbook section each runbook_url points at', async () => {
+    const readme = await readFile('docs/operations.md', 'utf8')
     for (const rule of await alertRules()) {
       // GitHub turns the heading "Runbook: ServiceDown" into the anchor #runbook-servicedown.
       expect(readme, rule.alert).toMatch(new RegExp(`^#+ Runbook: ${rule.alert}$`, 'm'))
@@ -132,7 +132,7 @@ describe('prometheus and alertmanager files', () => {
       expect(alert, `${prometheus.output()}\n${alertmanager.output()}`).toBeDefined()
       expect(alert!.status).toBe('firing')
       expect(alert!.labels).toMatchObject({ job: 'telemetry-store', severity: 'critical' })
-      expect(alert!.annotations.runbook_url).toBe('README.md#runbook-servicedown')
+      expect(alert!.annotations.runbook_url).toBe('docs/operations.md#runbook-servicedown')
       expect(alert!.annotations.description).toContain('(up = 0)')
     } finally {
       await prometheus.stop()

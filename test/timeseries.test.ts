@@ -169,7 +169,7 @@ describe('storage policies from configuration', () => {
         return result.rows[0].n
       }, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0)
       // ... and the refresh jobs have materialized the recent minutes (the month-old ones are
-      // outside their 7-day window: see the README on backfills).
+      // outside their 7-day window: see docs/sql-and-time-series.md on backfills).
       const table = await materializationTable(db2, 'location_samples_per_minute')
       await expect.poll(async () => {
         const result = await db2.query(`select count(*)::int as n from _timescaledb_internal.${table}`)

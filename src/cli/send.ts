@@ -33,7 +33,7 @@ Options:
 Exit codes: 0 all samples stored, 1 something was not stored (see the summary),
 2 bad usage, 3 all valid samples stored but --skip-invalid skipped bad lines.`
 
-/** Exit codes, as the usage text and the README list them. */
+/** Exit codes, as the usage text and docs/client-and-simulator.md list them. */
 const EXIT = { ok: 0, incomplete: 1, usage: 2, skippedInvalid: 3 } as const
 
 class UsageError extends Error {}

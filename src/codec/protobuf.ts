@@ -3,7 +3,7 @@
 // the sample's index and byte offset, and no intermediate array of all messages is built.
 // Each sample is read by the fast reader (sample-reader.ts) when it can, by protobufjs's
 // reflection decoder otherwise: measured on 50 Hz acceleration, the fast reader decodes
-// several times as many samples per second (see the README's performance section).
+// several times as many samples per second (see docs/performance.md).
 import protobuf from 'protobufjs'
 import type Long from 'long'
 import { SampleType } from './proto.ts'

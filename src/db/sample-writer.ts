@@ -2,7 +2,7 @@
 // present (never a statement per sample). ON CONFLICT DO NOTHING on the (device, sample id,
 // time) key makes retried uploads harmless: the rows not inserted are the duplicates.
 //
-// Statement shape, by measurement (npm run bench, README performance section): unnest of one
+// Statement shape, by measurement (npm run bench, docs/performance.md): unnest of one
 // array per column beat a multi-row VALUES list by about 2x (one parameter per column instead
 // of per value, one short statement to parse). COPY into a staging table is not available on
 // the embedded wire server (COPY FROM STDIN crashes this PGlite build).
