@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { freePort, startAlertmanager, startPrometheus } from './support/prometheus.ts'
+import { freePort, startAlertmanager, startPrometheus, TEST_RUNBOOK_BASE_URL } from './support/prometheus.ts'
 
 const run = promisify(execFile)
 const RULES_DIR = 'prometheus/rules'
@@ -20,7 +20,8 @@ async function tool(command: string, ...args: string[]): Promise<string> {
 }
 
 interface AlertRule {
-  alert: string
+  alert?: string
+  record?: string
   expr: string
   labels?: Record<string, string>
   annotations?: Record<string, string>
@@ -35,13 +36,25 @@ async function filesIn(dir: string, suffix: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith(suffix)).map((name) => `${dir}/${name}`)
 }
 
-async function alertRules(): Promise<AlertRule[]> {
+async function allRules(): Promise<AlertRule[]> {
   const rules: AlertRule[] = []
   for (const file of await filesIn(RULES_DIR, '.rules.yml')) {
     const { groups } = parse(await readFile(file, 'utf8')) as { groups: { rules: AlertRule[] }[] }
-    for (const group of groups) rules.push(...group.rules.filter((rule) => rule.alert))
+    for (const group of groups) rules.push(...group.rules)
   }
   return rules
+}
+
+async function alertRules(): Promise<(AlertRule & { alert: string })[]> {
+  return (await allRules()).filter((rule): rule is AlertRule & { alert: string } => rule.alert !== undefined)
+}
+
+/** The one alert that fires always, on purpose: it has no silent case. */
+const WATCHDOG = 'Watchdog'
+
+interface ApiAlert {
+  labels: Record<string, string>
+  status: { state: string; inhibitedBy: string[] }
 }
 
 describe('prometheus and alertmanager files', () => {
@@ -56,7 +69,7 @@ describe('prometheus and alertmanager files', () => {
   it('promtool accepts every rule file', async () => {
     const ruleFiles = await filesIn(RULES_DIR, '.rules.yml')
     const output = await tool('promtool', 'check', 'rules', ...ruleFiles)
-    expect(output).toContain(`SUCCESS: ${(await alertRules()).length} rules found`)
+    expect(output).toContain(`SUCCESS: ${(await allRules()).length} rules found`)
   })
 
   it('promtool rule unit tests pass', async () => {
@@ -78,19 +91,30 @@ describe('prometheus and alertmanager files', () => {
     }
     const names = (await alertRules()).map((rule) => rule.alert)
     expect(names.filter((name) => !fired.has(name))).toEqual([])
-    expect(names.filter((name) => !silent.has(name))).toEqual([])
+    expect(names.filter((name) => !silent.has(name) && name !== WATCHDOG)).toEqual([])
   })
 
   it('every alert tells the operator what, how bad, how much and where to read on', async () => {
     const rules = await alertRules()
-    expect(rules.map((rule) => rule.alert).sort()).toEqual(
-      ['DatabaseWriteErrors', 'EventLoopLag', 'HighErrorRatio', 'IngestionStalled', 'ServiceDown', 'SlowUploads'],
-    )
+    expect(rules.map((rule) => rule.alert).sort()).toEqual([
+      'DatabaseWriteErrors',
+      'ErrorBudgetBurn',
+      'EventLoopLag',
+      'HighErrorRatio',
+      'IngestionStalled',
+      'PrometheusNotificationsFailing',
+      'PrometheusRuleEvaluationFailures',
+      'ServiceDown',
+      'SlowUploads',
+      'TimescaleJobFailures',
+      'Watchdog',
+    ])
     for (const rule of rules) {
-      expect(rule.labels?.severity, rule.alert).toMatch(/^(critical|warning)$/)
+      expect(rule.labels?.severity, rule.alert).toMatch(rule.alert === WATCHDOG ? /^none$/ : /^(critical|warning)$/)
       expect(rule.annotations?.summary, rule.alert).toBeTruthy()
       expect(rule.annotations?.description, rule.alert).toContain('$value')
-      expect(rule.annotations?.runbook_url, rule.alert).toBe(`docs/operations.md#runbook-${rule.alert.toLowerCase()}`)
+      // Absolute once Prometheus has the runbook_base_url external label (see prometheus.yml).
+      expect(rule.annotations?.runbook_url, rule.alert).toBe(`{{ $externalLabels.runbook_base_url }}#runbook-${rule.alert.toLowerCase()}`)
     }
   })
 
@@ -105,7 +129,39 @@ describe('prometheus and alertmanager files', () => {
   it('amtool accepts alertmanager.yml', async () => {
     const output = await tool('amtool', 'check-config', 'alertmanager/alertmanager.yml')
     expect(output).toContain('SUCCESS')
-    expect(output).toContain('1 receivers')
+    expect(output).toContain('2 receivers')
+    // The Watchdog goes to the dead man's switch, everything else to the webhook.
+    const route = async (...labels: string[]) => (await tool('amtool', 'config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels)).trim().split('\n')[0]
+    expect(await route('alertname=Watchdog', 'severity=none')).toBe('heartbeat')
+    expect(await route('alertname=HighErrorRatio', 'severity=critical', 'job=telemetry-store')).toBe('webhook')
+  })
+
+  it('one replica down inhibits that replica’s alerts only, not the job-wide ones', async () => {
+    const alertmanager = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' })
+    try {
+      const alert = (labels: Record<string, string>) => ({ labels, startsAt: new Date().toISOString() })
+      const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          alert({ alertname: 'ServiceDown', severity: 'critical', job: 'telemetry-store', instance: 'app-1:9464' }),
+          alert({ alertname: 'EventLoopLag', severity: 'warning', job: 'telemetry-store', instance: 'app-1:9464' }),
+          alert({ alertname: 'EventLoopLag', severity: 'warning', job: 'telemetry-store', instance: 'app-2:9464' }),
+          alert({ alertname: 'HighErrorRatio', severity: 'critical', job: 'telemetry-store' }),
+        ]),
+      })
+      expect(posted.status).toBe(200)
+      const inhibited = async () => {
+        const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as ApiAlert[]
+        return alerts
+          .filter((a) => a.status.inhibitedBy.length > 0)
+          .map((a) => `${a.labels.alertname} ${a.labels.instance ?? '(job)'}`)
+          .sort()
+      }
+      await expect.poll(inhibited, { timeout: 10_000 }).toEqual(['EventLoopLag app-1:9464'])
+    } finally {
+      await alertmanager.stop()
+    }
   })
 
   it('a real Prometheus fires ServiceDown through Alertmanager to the webhook', async () => {
@@ -125,15 +181,18 @@ describe('prometheus and alertmanager files', () => {
     const prometheus = await startPrometheus({ target: `127.0.0.1:${await freePort()}`, ruleFor: '2s', alertmanagerUrl: alertmanager.url })
     try {
       const deadline = Date.now() + 60_000
-      while (!notifications.some((n) => n.alerts.some((a) => a.labels.alertname === 'ServiceDown')) && Date.now() < deadline) {
+      const arrived = (name: string) => notifications.some((n) => n.alerts.some((a) => a.labels.alertname === name))
+      while (!(arrived('ServiceDown') && arrived('Watchdog')) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 250))
       }
       const alert = notifications.flatMap((n) => n.alerts).find((a) => a.labels.alertname === 'ServiceDown')
       expect(alert, `${prometheus.output()}\n${alertmanager.output()}`).toBeDefined()
       expect(alert!.status).toBe('firing')
       expect(alert!.labels).toMatchObject({ job: 'telemetry-store', severity: 'critical' })
-      expect(alert!.annotations.runbook_url).toBe('docs/operations.md#runbook-servicedown')
+      expect(alert!.annotations.runbook_url).toBe(`${TEST_RUNBOOK_BASE_URL}#runbook-servicedown`)
       expect(alert!.annotations.description).toContain('(up = 0)')
+      // The dead man's switch beats as well.
+      expect(notifications.flatMap((n) => n.alerts).some((a) => a.labels.alertname === 'Watchdog' && a.status === 'firing')).toBe(true)
     } finally {
       await prometheus.stop()
       await alertmanager.stop()

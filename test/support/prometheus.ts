@@ -28,7 +28,16 @@ export interface PrometheusOptions {
   /** Alertmanager base URL (http://127.0.0.1:port) to send alerts to. */
   alertmanagerUrl?: string
   intervalSeconds?: number
+  /**
+   * RUNBOOK_BASE_URL in Prometheus' environment: the repo's prometheus.yml turns it into the
+   * runbook_base_url external label that every runbook_url starts with.
+   */
+  runbookBaseUrl?: string
 }
+
+/** The runbook base the tests give Prometheus, as an operator sets RUNBOOK_BASE_URL. */
+export const TEST_RUNBOOK_BASE_URL = 'https://docs.example.org/telemetry-store/operations.md'
+
 
 export interface RunningPrometheus extends RunningTool {
   /** GET /api/v1/query; throws on an error answer (a query that does not parse, say). */
@@ -44,8 +53,8 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-function spawnTool(command: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+function spawnTool(command: string, args: string[], env?: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -72,8 +81,8 @@ async function waitReady(url: string, exited: Promise<number | null>, output: ()
   throw new Error(`${url} not ready after ${timeoutMs} ms:\n${output()}`)
 }
 
-async function started(command: string, args: string[], url: string, dir: string): Promise<RunningTool> {
-  const { child, output, exited } = spawnTool(command, args)
+async function started(command: string, args: string[], url: string, dir: string, env?: Record<string, string>): Promise<RunningTool> {
+  const { child, output, exited } = spawnTool(command, args, env)
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
     await exited.catch(() => undefined)
@@ -100,8 +109,11 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     await writeFile(target, stringify(rules))
     copied.push(target)
   }
+  // The external labels of the repo's prometheus.yml (the runbook base), expanded the way
+  // Prometheus expands them in compose.
+  const repoConfig = parse(await readFile(path.join(PROJECT_DIR, 'prometheus/prometheus.yml'), 'utf8')) as { global: { external_labels: Record<string, string> } }
   const config = {
-    global: { scrape_interval: interval, evaluation_interval: interval },
+    global: { scrape_interval: interval, evaluation_interval: interval, external_labels: repoConfig.global.external_labels },
     rule_files: copied,
     ...(options.alertmanagerUrl && {
       alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(options.alertmanagerUrl).host] }] }] },
@@ -113,9 +125,18 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const url = `http://127.0.0.1:${port}`
   const tool = await started(
     'prometheus',
-    [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--enable-feature=expand-external-labels',
+      // Alerts that fire before Alertmanager is discovered are dropped and, by default, sent
+      // again only a minute later.
+      '--rules.alert.resend-delay=1s',
+    ],
     url,
     dir,
+    { RUNBOOK_BASE_URL: options.runbookBaseUrl ?? TEST_RUNBOOK_BASE_URL },
   )
   return {
     ...tool,
