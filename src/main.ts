@@ -15,11 +15,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config)
   const database = await openPreparedDatabase(config, logger)
   if (database.embedded) await ensureLocalDevice(database.pool, config.dataDir, logger)
-  // The embedded build has no background workers: the service runs TimescaleDB's policies itself.
-  const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger) : undefined
 
   const telemetry = await startTelemetry(config)
   telemetry.observePool(database.pool)
+  // The embedded build has no background workers: the service runs TimescaleDB's policies
+  // itself and counts the runs; a server runs them and keeps the counts in job_stats.
+  if (!database.embedded) telemetry.observeTimescaleJobStats(database.pool)
+  const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger, { onJobRun: telemetry.timescaleJobRunCounter() }) : undefined
   const app = createApp({ ...config, pool: database.pool, logger, telemetry })
   const server = serve({
     fetch: app.fetch,

@@ -3,15 +3,19 @@
 // test/support/grafana-macros.ts, sent to the service's real embedded TimescaleDB after real
 // uploads. A query that does not parse, names a column that does not exist or returns nothing
 // for data that is there fails here instead of on an operator's screen.
-import { readFile, readdir } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { promisify } from 'node:util'
 import Long from 'long'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { dashboardFiles } from '../grafana/as-code/dashboards.ts'
 import { encodeBody } from '../src/client/encode.ts'
 import { AccelerationType, ActivityType, LocationType, SampleType, TYPE_URL_PREFIX } from '../src/codec/proto.ts'
 import { expandSql, type QueryContext, type TemplateValue } from './support/grafana-macros.ts'
-import { startService, type RunningService } from './support/service.ts'
+import { PROJECT_DIR, startService, type RunningService } from './support/service.ts'
 
 interface Target {
   refId: string
@@ -174,6 +178,37 @@ describe('Grafana dashboards', () => {
       }
     }
   })
+
+  it('committed as the JSON their code generates (npm run dashboards)', async () => {
+    for (const { path: file, json } of dashboardFiles()) {
+      expect(await readFile(file, 'utf8'), `${file} is stale: run npm run dashboards`).toBe(json)
+    }
+  })
+
+  it('match Grafana’s published dashboard schema (@grafana/schema), field by field', async () => {
+    // Each JSON file becomes an object literal typed with the schema, which tsc checks: an
+    // unknown field, a wrong type or a value outside an enum is an error.
+    const dir = await mkdtemp(path.join(PROJECT_DIR, 'test', 'schema-check-'))
+    try {
+      const files: string[] = []
+      for (const name of (await readdir(DASHBOARD_DIR)).filter((file) => file.endsWith('.json'))) {
+        const file = path.join(dir, `${name}.ts`)
+        const json = await readFile(`${DASHBOARD_DIR}/${name}`, 'utf8')
+        await writeFile(file, `import type { DashboardJson } from '../support/dashboard-schema.ts'\nexport const dashboard: DashboardJson = ${json}`)
+        files.push(file)
+      }
+      expect(files).toHaveLength(2)
+      const tsc = path.join(PROJECT_DIR, 'node_modules', '.bin', 'tsc')
+      const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--allowImportingTsExtensions']
+      const result = await promisify(execFile)(tsc, [...flags, ...files]).then(
+        () => '',
+        (error: { stdout: string }) => error.stdout,
+      )
+      expect(result).toBe('')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('filter every SQL query by the time range and bucket it by $__interval', () => {
     const samples = dashboards.find((d) => d.uid === 'telemetry-samples')!

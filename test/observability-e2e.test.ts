@@ -2,14 +2,15 @@
 // scraping it with the repository's rules, every PromQL query of the dashboards against that
 // Prometheus, and an alert that fires for real (the database goes away, uploads fail) and
 // reaches a webhook through a real Alertmanager.
+import { execFile } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { readdir, readFile } from 'node:fs/promises'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDevice } from '../src/db/devices.ts'
-import { expandPromQL } from './support/grafana-macros.ts'
-import { startAlertmanager, startPrometheus, type RunningPrometheus, type RunningTool } from './support/prometheus.ts'
+import { expandPromQL, type TemplateValue } from './support/grafana-macros.ts'
+import { startAlertmanager, startPrometheus, TEST_RUNBOOK_BASE_URL, type RunningPrometheus, type RunningTool } from './support/prometheus.ts'
 import { startService, type RunningService } from './support/service.ts'
 import { sqlClient, upload } from './support/http.ts'
 
@@ -79,11 +80,40 @@ function locationLines(count: number, firstId: number): string {
 const BAD_SAMPLE = '{"id":"1","data":{"@type":"type.googleapis.com/Location","latitude":123},"timestamp":"2026-01-01T00:00:00Z"}'
 
 describe('the service’s /metrics after real uploads', () => {
+  it('passes promtool check metrics: names, units and types as Prometheus expects them', async () => {
+    // After an upload and a refusal, so that histograms and labelled counters are all there.
+    await upload(service.baseUrl, locationLines(3, 90_000), { contentType: 'application/x-ndjson', token })
+    await upload(service.baseUrl, BAD_SAMPLE, { contentType: 'application/x-ndjson', token })
+    const exposition = await (await fetch(service.metricsUrl)).text()
+    const promtool = execFile('promtool', ['check', 'metrics'])
+    const checked = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      let output = ''
+      promtool.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      promtool.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      promtool.once('error', reject)
+      promtool.once('exit', (code) => resolve({ code, output }))
+    })
+    promtool.stdin!.end(exposition)
+    expect(await checked).toEqual({ code: 0, output: '' })
+    // Units in the names, as the OpenTelemetry-to-Prometheus rules write them.
+    for (const family of ['http_server_request_duration_seconds', 'db_client_operation_duration_seconds', 'telemetry_upload_size_bytes', 'process_memory_usage_bytes', 'nodejs_eventloop_delay_p99_seconds']) {
+      expect(exposition, family).toMatch(new RegExp(`^# TYPE ${family} `, 'm'))
+    }
+  })
+
+  it('counts TimescaleDB jobs from the server’s job_stats when the service does not run them', async () => {
+    // `service` talks to its database through DATABASE_URL, as to a server: the numbers are
+    // the database's own (0 here: the embedded engine keeps no run statistics).
+    expect(await metric('timescaledb_job_runs_total', { proc_name: 'policy_compression', hypertable: 'public.location_samples' })).toBe(0)
+    const text = await (await fetch(service.metricsUrl)).text()
+    expect(text).toMatch(/^timescaledb_job_failures_total\{proc_name="policy_compression",hypertable="public.location_samples"\} 0$/m)
+  })
+
   it('1,000 accepted locations move the location counters by exactly 1,000; a retry moves duplicates', async () => {
     const stored = await metric('telemetry_samples_stored_total', { kind: 'location' })
     const received = await metric('telemetry_samples_received_total', { kind: 'location' })
     const duplicates = await metric('telemetry_samples_duplicate_total', { kind: 'location' })
-    const requests = await metric('http_server_request_duration_count', { http_route: '/v1/samples', http_response_status_code: '200' })
+    const requests = await metric('http_server_request_duration_seconds_count', { http_route: '/v1/samples', http_response_status_code: '200' })
 
     const body = locationLines(1000, 1)
     expect((await upload(service.baseUrl, body, { contentType: 'application/x-ndjson', token })).body).toMatchObject({ accepted: 1000 })
@@ -93,7 +123,7 @@ describe('the service’s /metrics after real uploads', () => {
     expect((await upload(service.baseUrl, body, { contentType: 'application/x-ndjson', token })).body).toMatchObject({ duplicates: 1000 })
     expect(await metric('telemetry_samples_stored_total', { kind: 'location' })).toBe(stored + 1000)
     expect(await metric('telemetry_samples_duplicate_total', { kind: 'location' })).toBe(duplicates + 1000)
-    expect(await metric('http_server_request_duration_count', { http_route: '/v1/samples', http_response_status_code: '200' })).toBe(requests + 2)
+    expect(await metric('http_server_request_duration_seconds_count', { http_route: '/v1/samples', http_response_status_code: '200' })).toBe(requests + 2)
   })
 
   it('a refused upload is counted by the code the client got', async () => {
@@ -125,11 +155,12 @@ describe('Prometheus and the dashboards', () => {
     try {
       await new Promise((resolve) => setTimeout(resolve, 5000))
       const failures: string[] = []
+      const variables = await promqlVariables()
       for (const { dashboard, title, expr } of await promqlTargets()) {
         // "Firing alerts" has data only while an alert fires: checked in the alert test.
         if (expr.includes('ALERTS')) continue
         const now = new Date()
-        const query = expandPromQL(expr, { range: { from: new Date(now.getTime() - 300_000), to: now }, intervalMs: 15_000, scrapeIntervalMs: 1000 })
+        const query = expandPromQL(expr, { range: { from: new Date(now.getTime() - 300_000), to: now }, intervalMs: 15_000, scrapeIntervalMs: 1000, variables })
         const result = await prometheus.query(query) // throws when it does not parse
         if (result.length === 0) failures.push(`${dashboard} / ${title}: ${query}`)
       }
@@ -154,13 +185,31 @@ describe('an alert, for real', () => {
     const alert = fired()
     expect(alert, `${prometheus.output()}\n${alertmanager.output()}`).toBeDefined()
     expect(alert!.labels).toMatchObject({ job: 'telemetry-store', severity: 'critical' })
-    expect(alert!.annotations.runbook_url).toBe('docs/operations.md#runbook-higherrorratio')
+    expect(alert!.annotations.runbook_url).toBe(`${TEST_RUNBOOK_BASE_URL}#runbook-higherrorratio`)
 
     const firing = (await promqlTargets()).find(({ expr }) => expr.includes('ALERTS'))!
     const rows = await prometheus.query(firing.expr)
     expect(rows.map((row) => row.metric.alertname)).toContain('HighErrorRatio')
   })
 })
+
+/**
+ * The Prometheus template variables of the dashboards at their default, "All": the variable's
+ * allValue (`.*`), as Grafana substitutes it.
+ */
+async function promqlVariables(): Promise<Record<string, TemplateValue>> {
+  type Variable = { name: string; datasource?: { uid?: string }; includeAll?: boolean; allValue?: string }
+  const values: Record<string, TemplateValue> = {}
+  for (const file of (await readdir('grafana/dashboards')).filter((name) => name.endsWith('.json'))) {
+    const dashboard = JSON.parse(await readFile(`grafana/dashboards/${file}`, 'utf8')) as { templating: { list: Variable[] } }
+    for (const variable of dashboard.templating.list) {
+      if (variable.datasource?.uid !== 'prometheus') continue
+      expect(variable.includeAll && variable.allValue, variable.name).toBeTruthy()
+      values[variable.name] = { values: [variable.allValue!], multi: true }
+    }
+  }
+  return values
+}
 
 async function promqlTargets(): Promise<{ dashboard: string; title: string; expr: string }[]> {
   type Panel = { title?: string; targets?: { expr?: string; datasource?: { uid?: string } }[]; panels?: Panel[]; datasource?: { uid?: string } }

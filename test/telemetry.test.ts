@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTelemetry, type Telemetry } from '../src/telemetry/index.ts'
+import { emptySampleBatch } from '../src/codec/index.ts'
 import { DURATION_BUCKETS_SECONDS } from '../src/telemetry/views.ts'
 import { startPrometheus } from './support/prometheus.ts'
 
@@ -69,6 +70,19 @@ describe('telemetry /metrics', () => {
     await other.text()
   })
 
+  it('exports every counter at 0 before its first event', async () => {
+    // Scraped before any test records anything: the counters exist, at zero.
+    const exposition = await scrape()
+    for (const kind of ['location', 'activity', 'acceleration', 'other']) {
+      for (const name of ['telemetry_samples_received_total', 'telemetry_samples_stored_total', 'telemetry_samples_duplicate_total']) {
+        expect(seriesValue(exposition, name, { kind }), `${name} ${kind}`).toBe(0)
+      }
+    }
+    for (const name of ['telemetry_uploads_rejected_total', 'telemetry_samples_rejected_total', 'telemetry_db_write_errors_total']) {
+      expect(seriesValue(exposition, name), name).toBe(0)
+    }
+  })
+
   it('counts 1,000 stored locations as exactly 1,000, and duplicates as received minus stored', async () => {
     const before = await scrape()
     telemetry.recordUpload({ bytes: 48_000, samples: 1000, received: { ...none, location: 1000 }, stored: { ...none, location: 1000 } })
@@ -91,11 +105,11 @@ describe('telemetry /metrics', () => {
     expect(moved('telemetry_samples_stored_total', { kind: 'acceleration' })).toBe(50)
     expect(moved('telemetry_samples_stored_total', { kind: 'other' })).toBe(0)
 
-    expect(moved('telemetry_upload_size_count')).toBe(2)
-    expect(moved('telemetry_upload_size_sum')).toBe(51_000)
+    expect(moved('telemetry_upload_size_bytes_count')).toBe(2)
+    expect(moved('telemetry_upload_size_bytes_sum')).toBe(51_000)
     // 48,000 bytes falls in the 64 KiB bucket, 3,000 bytes already in the 4 KiB one.
-    expect(moved('telemetry_upload_size_bucket', { le: '4096' })).toBe(1)
-    expect(moved('telemetry_upload_size_bucket', { le: '65536' })).toBe(2)
+    expect(moved('telemetry_upload_size_bytes_bucket', { le: '4096' })).toBe(1)
+    expect(moved('telemetry_upload_size_bytes_bucket', { le: '65536' })).toBe(2)
     expect(moved('telemetry_upload_samples_bucket', { le: '50' })).toBe(0)
     expect(moved('telemetry_upload_samples_bucket', { le: '100' })).toBe(1)
     expect(moved('telemetry_upload_samples_bucket', { le: '1000' })).toBe(2)
@@ -131,11 +145,42 @@ describe('telemetry /metrics', () => {
     telemetry.recordDbWrite(0.3)
     telemetry.recordDbWrite(5.5, '57P01')
     const after = await scrape()
-    expect(seriesValue(after, 'db_client_operation_duration_bucket', { ...ok, le: '0.0005' })).toBe(1)
-    expect(seriesValue(after, 'db_client_operation_duration_bucket', { ...ok, le: '0.25' })).toBe(1)
-    expect(seriesValue(after, 'db_client_operation_duration_bucket', { ...ok, le: '0.5' })).toBe(2)
-    expect(seriesValue(after, 'db_client_operation_duration_count', { ...ok, error_type: '57P01' })).toBe(1)
+    expect(seriesValue(after, 'db_client_operation_duration_seconds_bucket', { ...ok, le: '0.0005' })).toBe(1)
+    expect(seriesValue(after, 'db_client_operation_duration_seconds_bucket', { ...ok, le: '0.25' })).toBe(1)
+    expect(seriesValue(after, 'db_client_operation_duration_seconds_bucket', { ...ok, le: '0.5' })).toBe(2)
+    expect(seriesValue(after, 'db_client_operation_duration_seconds_count', { ...ok, error_type: '57P01' })).toBe(1)
     expect(seriesValue(after, 'telemetry_db_write_errors_total', { error_type: '57P01' })).toBe(1)
+  })
+
+  it('records the ingest lag of the newest sample of each kind, in seconds', async () => {
+    const now = Date.UTC(2026, 0, 2)
+    const batch = emptySampleBatch()
+    // Locations from 2 and 90 minutes ago: the newest is 120 s behind. One activity a day old.
+    batch.location.seconds.push(now / 1000 - 5400, now / 1000 - 120)
+    batch.activity.seconds.push(now / 1000 - 86_400)
+    const before = await scrape()
+    telemetry.recordIngestLag(batch, now)
+    const after = await scrape()
+    const moved = (labels: Record<string, string>) =>
+      (seriesValue(after, 'telemetry_ingest_lag_seconds_bucket', labels) ?? 0) - (seriesValue(before, 'telemetry_ingest_lag_seconds_bucket', labels) ?? 0)
+    expect(moved({ kind: 'location', le: '60' })).toBe(0)
+    expect(moved({ kind: 'location', le: '300' })).toBe(1)
+    expect(moved({ kind: 'activity', le: '43200' })).toBe(0)
+    expect(moved({ kind: 'activity', le: '86400' })).toBe(1)
+    expect(seriesValue(after, 'telemetry_ingest_lag_seconds_count', { kind: 'acceleration' })).toBeUndefined()
+  })
+
+  it('counts TimescaleDB job runs and failures by procedure and hypertable, failures from 0', async () => {
+    const countRun = telemetry.timescaleJobRunCounter()
+    const job = { proc_name: 'policy_compression', hypertable: 'public.location_samples' }
+    countRun({ procName: 'policy_compression', relation: 'public.location_samples', failed: false })
+    let exposition = await scrape()
+    expect(seriesValue(exposition, 'timescaledb_job_runs_total', job)).toBe(1)
+    expect(seriesValue(exposition, 'timescaledb_job_failures_total', job)).toBe(0)
+    countRun({ procName: 'policy_compression', relation: 'public.location_samples', failed: true })
+    exposition = await scrape()
+    expect(seriesValue(exposition, 'timescaledb_job_runs_total', job)).toBe(2)
+    expect(seriesValue(exposition, 'timescaledb_job_failures_total', job)).toBe(1)
   })
 
   it('records request duration by route pattern, method and status', async () => {
@@ -149,7 +194,7 @@ describe('telemetry /metrics', () => {
     ]
     for (const response of await Promise.all(requests)) await response.arrayBuffer()
     const after = await scrape()
-    const count = (labels: Record<string, string>) => seriesValue(after, 'http_server_request_duration_count', labels)
+    const count = (labels: Record<string, string>) => seriesValue(after, 'http_server_request_duration_seconds_count', labels)
 
     expect(count({ http_route: '/v1/samples', http_request_method: 'POST', http_response_status_code: '200' })).toBe(1)
     // Refused by the authentication middleware: still counted under the route it was meant for.
@@ -161,7 +206,7 @@ describe('telemetry /metrics', () => {
     expect(count({ http_request_method: 'GET', http_response_status_code: '404' })).toBe(1)
 
     // Every bucket boundary is exposed, so p50/p99 of fast requests can be told apart.
-    const le = [...after.matchAll(/^http_server_request_duration_bucket\{[^}]*http_route="\/devices\/:id"[^}]*le="([^"]+)"/gm)].map((m) => m[1])
+    const le = [...after.matchAll(/^http_server_request_duration_seconds_bucket\{[^}]*http_route="\/devices\/:id"[^}]*le="([^"]+)"/gm)].map((m) => m[1])
     expect(le).toEqual([...DURATION_BUCKETS_SECONDS.map(String), '+Inf'])
   })
 
@@ -170,8 +215,8 @@ describe('telemetry /metrics', () => {
     const pool = new pg.Pool({ max: 3 })
     telemetry.observePool(pool)
     const exposition = await scrape()
-    expect(seriesValue(exposition, 'db_client_connection_count', { db_client_connection_state: 'idle' })).toBe(0)
-    expect(seriesValue(exposition, 'db_client_connection_count', { db_client_connection_state: 'used' })).toBe(0)
+    expect(seriesValue(exposition, 'db_client_connections_usage', { db_client_connection_state: 'idle' })).toBe(0)
+    expect(seriesValue(exposition, 'db_client_connections_usage', { db_client_connection_state: 'used' })).toBe(0)
     expect(seriesValue(exposition, 'db_client_connection_max')).toBe(3)
     expect(seriesValue(exposition, 'db_client_connection_pending_requests')).toBe(0)
     await pool.end()
@@ -181,10 +226,10 @@ describe('telemetry /metrics', () => {
     // The event loop delay monitor reports once it has a few 10 ms samples.
     await new Promise((resolve) => setTimeout(resolve, 120))
     const exposition = await scrape()
-    expect(seriesValue(exposition, 'process_memory_usage')).toBeGreaterThan(10 * 1024 * 1024)
-    expect(seriesValue(exposition, 'nodejs_eventloop_delay_p99')).toBeGreaterThan(0)
-    expect(seriesValue(exposition, 'nodejs_eventloop_utilization')).toBeGreaterThanOrEqual(0)
-    expect(seriesValue(exposition, 'v8js_memory_heap_used', { v8js_heap_space_name: 'old_space' })).toBeGreaterThan(0)
+    expect(seriesValue(exposition, 'process_memory_usage_bytes')).toBeGreaterThan(10 * 1024 * 1024)
+    expect(seriesValue(exposition, 'nodejs_eventloop_delay_p99_seconds')).toBeGreaterThan(0)
+    expect(seriesValue(exposition, 'nodejs_eventloop_utilization_ratio')).toBeGreaterThanOrEqual(0)
+    expect(seriesValue(exposition, 'v8js_memory_heap_used_bytes', { v8js_heap_space_name: 'old_space' })).toBeGreaterThan(0)
     expect(seriesValue(exposition, 'target_info', { service_name: 'telemetry-store' })).toBe(1)
   })
 
@@ -206,9 +251,9 @@ describe('telemetry /metrics', () => {
         const [stored] = await prometheus.query(promql)
         expect(Number(stored?.value[1]), promql).toBe(seriesValue(exposition, name, labels))
       }
-      const buckets = await prometheus.query('http_server_request_duration_bucket{http_route="/devices/:id", http_response_status_code="200"}')
+      const buckets = await prometheus.query('http_server_request_duration_seconds_bucket{http_route="/devices/:id", http_response_status_code="200"}')
       expect(buckets).toHaveLength(DURATION_BUCKETS_SECONDS.length + 1)
-      expect(await prometheus.query('nodejs_eventloop_delay_p99')).toHaveLength(1)
+      expect(await prometheus.query('nodejs_eventloop_delay_p99_seconds')).toHaveLength(1)
     } finally {
       await prometheus.stop()
     }

@@ -23,6 +23,8 @@ export interface JobRunner {
 export interface JobRunnerOptions {
   /** How often the job list is read and due jobs are run. */
   tickMs?: number
+  /** Told of every finished run (the service counts them for /metrics). */
+  onJobRun?: (run: { procName: string; relation: string | null; failed: boolean }) => void
 }
 
 interface ScheduledJob {
@@ -57,7 +59,9 @@ export function startJobRunner(pool: Pick<Pool, 'query'>, logger: Logger, option
       try {
         await pool.query('call run_job($1)', [job.job_id])
         logger.debug({ job: job.job_id, proc: job.proc_name, relation: job.relation, ms: Date.now() - started }, 'timescaledb job ran')
+        options.onJobRun?.({ procName: job.proc_name, relation: job.relation, failed: false })
       } catch (error) {
+        options.onJobRun?.({ procName: job.proc_name, relation: job.relation, failed: true })
         // Logged and retried on the next schedule: one failing job must not stop the others.
         logger.warn({ err: error, job: job.job_id, proc: job.proc_name, relation: job.relation }, 'timescaledb job failed')
       }

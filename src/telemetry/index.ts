@@ -17,13 +17,14 @@ import { ingestMetrics, type IngestMetrics } from './ingest-metrics.ts'
 import { serveMetrics } from './metrics-server.ts'
 import { observePoolMetrics } from './pool-metrics.ts'
 import { observeProcessMemory } from './process-metrics.ts'
-import { HISTOGRAM_VIEWS } from './views.ts'
+import { timescaleJobMetrics, type TimescaleJobMetrics } from './timescale-job-metrics.ts'
+import { METRIC_VIEWS } from './views.ts'
 
 export { METRICS_PATH } from './metrics-server.ts'
 
 export const SERVICE_NAME = 'telemetry-store'
 
-export interface Telemetry extends IngestMetrics {
+export interface Telemetry extends IngestMetrics, TimescaleJobMetrics {
   /** Port `/metrics` listens on. */
   metricsPort: number
   /** Records http.server.request.duration; mount it first (`app.use('*', ...)`). */
@@ -49,7 +50,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsHost' | 'metri
   })
   const meterProvider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': SERVICE_NAME }),
-    views: HISTOGRAM_VIEWS,
+    views: METRIC_VIEWS,
     readers: [exporter],
   })
   const meter: Meter = meterProvider.getMeter(SERVICE_NAME)
@@ -70,6 +71,7 @@ export async function startTelemetry(config: Pick<Config, 'metricsHost' | 'metri
     metricsPort: server.port,
     httpMiddleware: httpServerMetrics(meter),
     ...ingestMetrics(meter),
+    ...timescaleJobMetrics(meter),
     observePool: (pool) => observePoolMetrics(meter, pool),
     async shutdown() {
       runtime.disable()

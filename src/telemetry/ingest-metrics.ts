@@ -2,7 +2,7 @@
 // the database, by reason when refused. No semantic convention exists for these, so they
 // carry the product's own `telemetry.` prefix.
 import type { Meter } from '@opentelemetry/api'
-import { SAMPLE_KINDS, type CountsByKind } from '../codec/index.ts'
+import { SAMPLE_KINDS, type CountsByKind, type SampleBatch } from '../codec/index.ts'
 
 export interface UploadOutcome {
   /** Body size as the client sent it. */
@@ -19,6 +19,8 @@ export interface IngestMetrics {
   recordUpload(outcome: UploadOutcome): void
   recordRejected(reason: string, samples: number): void
   recordDbWrite(seconds: number, errorType?: string): void
+  /** How far behind real time the newest sample of each kind in a stored upload is. */
+  recordIngestLag(batch: SampleBatch, nowMs?: number): void
 }
 
 /** Attributes of the one database operation the service measures: an upload's transaction. */
@@ -65,6 +67,19 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
     description: 'Upload transactions that failed, by error type (SQLSTATE or error name).',
     unit: '{transaction}',
   })
+  const ingestLag = meter.createHistogram('telemetry.ingest.lag', {
+    description: 'Time from the newest sample of an upload (per kind) to its being stored.',
+    unit: 's',
+  })
+
+  // Every counter exists at 0 from the start: `rate` and `increase` see the first event of a
+  // series that already exists, and an alert on "no samples stored" has a series to compare.
+  for (const kind of SAMPLE_KINDS) {
+    for (const counter of [received, stored, duplicate]) counter.add(0, { kind })
+  }
+  // Reasons and error types are open sets (error codes, SQLSTATEs): a series without the label
+  // stands at 0 for them, so that sums over the counter exist before the first refusal.
+  for (const counter of [samplesRejected, uploadsRejected, dbWriteErrors]) counter.add(0)
 
   return {
     uploadStarted() {
@@ -99,6 +114,19 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
       }
       dbWriteDuration.record(seconds, { ...DB_WRITE, 'error.type': errorType })
       dbWriteErrors.add(1, { 'error.type': errorType })
+    },
+    recordIngestLag(batch, nowMs = Date.now()) {
+      // One observation per kind and upload, not per sample: a million-sample upload would
+      // otherwise cost a million histogram updates. The newest sample says how fresh the data
+      // is when it lands, which is what a dashboard of "now" depends on.
+      for (const kind of SAMPLE_KINDS) {
+        const { seconds } = batch[kind]
+        if (seconds.length === 0) continue
+        let newest = -Infinity
+        for (const second of seconds) if (second > newest) newest = second
+        // A clock ahead of ours (a sample "from the future") counts as no lag at all.
+        ingestLag.record(Math.max(0, nowMs / 1000 - newest), { kind })
+      }
     },
   }
 }
