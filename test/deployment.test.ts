@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
+import { startPlainPostgres } from './support/postgres.ts'
 
 const run = promisify(execFile)
 
@@ -32,6 +33,7 @@ interface ComposeService {
   image?: string
   build?: unknown
   environment?: Record<string, string>
+  command?: string[]
   ports?: string[]
   volumes?: string[]
   depends_on?: Record<string, { condition: string }> | string[]
@@ -148,8 +150,109 @@ describe('deployment files', () => {
     expect(db.image).toMatch(/^timescale\/timescaledb:/)
     expect(db.healthcheck!.test.join(' ')).toContain('pg_isready')
     expect(db.volumes!.some((volume) => volume.endsWith(':/var/lib/postgresql/data'))).toBe(true)
-    expect(app().depends_on).toEqual({ timescaledb: { condition: 'service_healthy' } })
+    expect(app().depends_on).toEqual({ timescaledb: { condition: 'service_healthy' }, migrate: { condition: 'service_completed_successfully' } })
     expect(byKind('StatefulSet', 'timescaledb').spec.template.spec.containers[0].image).toBe(db.image)
+  })
+
+  it('pins TimescaleDB to one release with the PostgreSQL major the embedded engine runs', () => {
+    // The embedded engine is PostgreSQL 17 + TimescaleDB 2.23: the migrations are tested there.
+    expect(compose.services.timescaledb!.image).toMatch(/^timescale\/timescaledb:2\.(2[3-9]|[3-9]\d)\.\d+-pg17$/)
+  })
+
+  it('runs migrations as the owner and the service as telemetry_ingest, in compose and in Kubernetes', () => {
+    const user = (url: string) => new URL(url).username
+    const owner = compose.services.timescaledb!.environment!.POSTGRES_USER!
+    const migrate = compose.services.migrate!
+    expect(migrate.command).toEqual(['node', 'dist/cli/migrate.js'])
+    expect(migrate.image).toBe(app().image)
+    expect(user(migrate.environment!.DATABASE_URL!)).toBe(owner)
+    expect(user(app().environment!.DATABASE_URL!)).toBe('telemetry_ingest')
+
+    const secret = byKind('Secret', 'telemetry-store-db').stringData!
+    const [init] = deployment().spec.template.spec.initContainers
+    expect(init.command).toEqual(['node', 'dist/cli/migrate.js'])
+    expect(init.env.find((v: any) => v.name === 'DATABASE_URL').valueFrom.secretKeyRef.key).toBe('OWNER_DATABASE_URL')
+    expect(user(secret.OWNER_DATABASE_URL!)).toBe(owner)
+    expect(user(secret.DATABASE_URL!)).toBe('telemetry_ingest')
+    // The same login-role script initialises both databases.
+    const scriptMount = compose.services.timescaledb!.volumes!.find((v) => v.includes('/docker-entrypoint-initdb.d/'))!
+    expect(scriptMount.split(':')[0]).toBe('./k8s/timescaledb-login-roles.sh')
+    const initScript = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('timescaledb-init'))!
+    expect(Object.keys(initScript.data!)).toEqual(['100-login-roles.sh'])
+  })
+
+  it('the login-role script makes telemetry_ingest and grafana_reader members of the group roles', async () => {
+    const postgres = await startPlainPostgres()
+    try {
+      const url = new URL(postgres.url)
+      const env = { ...process.env, PGHOST: url.hostname, PGPORT: url.port, POSTGRES_USER: 'postgres', POSTGRES_DB: 'postgres', INGEST_DB_PASSWORD: "in'gest", GRAFANA_DB_PASSWORD: 'reader' }
+      await run('sh', ['k8s/timescaledb-login-roles.sh'], { env })
+      const { stdout } = await run('psql', [
+        postgres.url,
+        '-Atc',
+        "select pg_has_role('telemetry_ingest', 'telemetry_service', 'member'), pg_has_role('grafana_reader', 'telemetry_reader', 'member'), pg_has_role('grafana_reader', 'telemetry_service', 'member'), (select rolsuper or rolcreaterole or rolcreatedb from pg_roles where rolname = 'telemetry_ingest')",
+      ])
+      expect(stdout.trim()).toBe('t|t|f|f')
+    } finally {
+      postgres.stop()
+    }
+  })
+
+  it('keeps Grafana to this machine, without anonymous access or a default admin password', () => {
+    const grafana = compose.services.grafana!
+    expect(grafana.ports).toEqual(['${GRAFANA_BIND:-127.0.0.1}:3000:3000'])
+    expect(grafana.environment!.GF_AUTH_ANONYMOUS_ENABLED).toBe('${GRAFANA_ANONYMOUS:-false}')
+    // `${NAME:?message}`: compose refuses to start without it.
+    expect(grafana.environment!.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/)
+    for (const name of ['POSTGRES_PASSWORD', 'INGEST_DB_PASSWORD', 'GRAFANA_DB_PASSWORD']) {
+      expect(compose.services.timescaledb!.environment![name], name).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/)
+    }
+    // Every other port on loopback, except the upload port devices reach.
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const mapping of service.ports ?? []) {
+        if (name === 'app' && mapping === '8080:8080') continue
+        expect(mapping, name).toMatch(/^(127\.0\.0\.1|\$\{GRAFANA_BIND:-127\.0\.0\.1\}):/)
+      }
+    }
+  })
+
+  it('sends Grafana-managed alerts to the same Alertmanager and receiver as Prometheus’ alerts', async () => {
+    const notifications = parse(await readFile('grafana/provisioning/alerting/notifications.yml', 'utf8'))
+    const [contactPoint] = notifications.contactPoints
+    const [receiver] = contactPoint.receivers
+    expect(receiver.type).toBe('prometheus-alertmanager')
+    expect(notifications.policies[0].receiver).toBe(contactPoint.name)
+    // ${ALERTMANAGER_URL} is Grafana's environment: compose's Alertmanager, as Prometheus uses.
+    expect(receiver.settings.url).toBe('${ALERTMANAGER_URL}')
+    const alertmanagerUrl = new URL(compose.services.grafana!.environment!.ALERTMANAGER_URL!)
+    const prometheus = parse(await readFile('prometheus/prometheus.yml', 'utf8'))
+    expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual([alertmanagerUrl.host])
+    // Alertmanager routes the Grafana alert (its labels as Grafana sends them) to the webhook.
+    const rules = parse(await readFile('grafana/provisioning/alerting/device-silent.yml', 'utf8'))
+    const rule = rules.groups[0].rules[0]
+    const labels = Object.entries({ alertname: rule.title, ...rule.labels, grafana_folder: rules.groups[0].folder, device: 'phone' }).map(([k, v]) => `${k}=${v}`)
+    const { stdout } = await run('amtool', ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels])
+    expect(stdout.trim()).toBe('webhook')
+  })
+
+  it('gives the alert rules a folder no dashboard provider also creates (rule files name folders by title only)', async () => {
+    const rules = parse(await readFile('grafana/provisioning/alerting/device-silent.yml', 'utf8'))
+    const providers = parse(await readFile('grafana/provisioning/dashboards/dashboards.yml', 'utf8')).providers
+    for (const provider of providers) expect(provider.folderUid, provider.name).toMatch(/^[\w-]+$/)
+    const dashboardFolders = providers.map((provider: { folder: string }) => provider.folder)
+    for (const group of rules.groups) expect(dashboardFolders).not.toContain(group.folder)
+  })
+
+  it('labels the scrape job telemetry-store in Kubernetes as in compose (PodMonitor)', async () => {
+    const monitor = parse(await readFile('k8s/podmonitor.yaml', 'utf8'))
+    expect(monitor.kind).toBe('PodMonitor')
+    expect(monitor.metadata.namespace).toBe(byKind('Namespace', 'telemetry-store').metadata.name)
+    expect(deployment().spec.template.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels)
+    const [endpoint] = monitor.spec.podMetricsEndpoints
+    expect(container().ports.map((p: any) => p.name)).toContain(endpoint.port)
+    expect(endpoint.relabelings).toContainEqual({ action: 'replace', targetLabel: 'job', replacement: 'telemetry-store' })
+    const prometheus = parse(await readFile('prometheus/prometheus.yml', 'utf8'))
+    expect(prometheus.scrape_configs.map((c: any) => c.job_name)).toContain(endpoint.relabelings[0].replacement)
   })
 
   it('mounts the monitoring files where their configs expect them', async () => {

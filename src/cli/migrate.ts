@@ -1,8 +1,13 @@
-// npm run migrate: applies pending migrations (sql/NNN_*.sql) and exits.
+// npm run migrate: applies pending migrations (sql/NNN_*.sql) and the storage policies of this
+// configuration (COMPRESS_AFTER, RETAIN_RAW, RETAIN_AGGREGATES), then exits. Run it as the
+// owner of the schema before a service that connects as a member of telemetry_service, which
+// may neither change the schema nor the policies (docker-compose.yml's `migrate` service).
 import { runWithDatabase } from './run-with-database.ts'
 import { listMigrations } from '../db/migrate.ts'
+import { applyStoragePolicies } from '../db/policies.ts'
 
-await runWithDatabase('migrate', async (database) => {
+await runWithDatabase('migrate', async (database, config, logger) => {
+  await applyStoragePolicies(database.pool, config, logger)
   const applied = await database.pool.query<{ version: string }>('select version from schema_migrations order by version')
   console.log(`schema is up to date: ${applied.rowCount} of ${listMigrations().length} migrations applied`)
 })
