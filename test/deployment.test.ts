@@ -261,7 +261,9 @@ describe('deployment files', () => {
     expect(mounts('alertmanager')['/etc/alertmanager']).toBe('./alertmanager')
     expect(mounts('grafana')['/etc/grafana/provisioning']).toBe('./grafana/provisioning')
     const provider = parse(await readFile('grafana/provisioning/dashboards/dashboards.yml', 'utf8')).providers[0]
-    expect(mounts('grafana')[provider.options.path]).toBe('./grafana/dashboards')
+    // Grafana fills in ${NAME} from its environment.
+    const dashboardsPath = provider.options.path.replace(/\$\{(\w+)\}/, (_: string, name: string) => compose.services.grafana!.environment![name]!)
+    expect(mounts('grafana')[dashboardsPath]).toBe('./grafana/dashboards')
     for (const service of Object.values(compose.services)) {
       for (const volume of service.volumes ?? []) {
         const source = volume.split(':')[0]!
