@@ -75,7 +75,8 @@ interface PanelSpec<TOptions> {
   options: TOptions
   unit?: string
   thresholds?: ThresholdsConfig
-  datasource?: DataSourceRef
+  /** The panel's datasource; by default its first query's. `null`: the panel has none (alert list). */
+  datasource?: DataSourceRef | null
   min?: number
 }
 
@@ -87,7 +88,7 @@ function panel<TOptions extends object>(type: string, spec: PanelSpec<TOptions>)
     type,
     title,
     description,
-    datasource: datasource ?? targets?.[0]?.datasource ?? PROMETHEUS,
+    ...(datasource !== null && { datasource: datasource ?? targets?.[0]?.datasource ?? PROMETHEUS }),
     gridPos,
     ...(targets && { targets }),
     fieldConfig: { defaults: { ...(unit && { unit }), ...(thresholds && { thresholds }), ...(min !== undefined && { min }) }, overrides: [] },
@@ -185,7 +186,8 @@ export function serviceHealthDashboard(): Dashboard {
       title: 'Alerts',
       description: 'Alerts firing or pending, Grafana-managed (Device silent) and Prometheus (through the alerting of the Prometheus datasource).',
       gridPos: { x: 4, y: 0, w: 10, h: 8 },
-      datasource: undefined,
+      datasource: null,
+      // Grafana's alert list (unified alerting) options: all rule sources, firing and pending.
       options: {
         viewMode: 'list',
         groupMode: 'default',
@@ -195,9 +197,8 @@ export function serviceHealthDashboard(): Dashboard {
         dashboardAlerts: false,
         alertName: '',
         alertInstanceLabelFilter: '',
+        showInstances: true,
         stateFilter: { firing: true, pending: true, noData: true, normal: false, error: true },
-        folder: undefined,
-        showInactiveAlerts: false,
       },
     }),
     panel<TableOptions>('table', {
