@@ -20,7 +20,7 @@ async function main(): Promise<void> {
 
   const telemetry = await startTelemetry(config)
   telemetry.observePool(database.pool)
-  const app = createApp({ ...config, pool: database.pool, logger, telemetry })
+  const app = createApp({ ...config, pool: database.pool, logger, telemetry, engineFailure: () => database.embedded?.health.failure })
   const server = serve({
     fetch: app.fetch,
     port: config.port,
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     await database.close()
     await telemetry.shutdown()
     logger.info('stopped')
-  })
+  }, database.embedded && { health: database.embedded.health, logger })
 }
 
 main().catch((error: unknown) => {
