@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import { acquireDataDirLock } from './data-dir-lock.ts'
 import { DurableNodeFS, type SyncCall } from './durable-fs.ts'
 import { describeEngineFailure, guardEngine, type EngineHealth } from './engine-health.ts'
+import { MEMORY_BOUNDS_SQL } from './memory-bounds.ts'
 import { serveWireProtocol, type WireServer } from './wire-server.ts'
 
 export interface EmbeddedDatabase {
@@ -50,6 +51,7 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
     // PGlite starts at debug levels: every client (psql too) would get DEBUG chatter, and
     // every response would carry it. PostgreSQL's own defaults instead.
     await db.exec('set client_min_messages = notice; set log_min_messages = warning')
+    await db.exec(MEMORY_BOUNDS_SQL)
     health = guardEngine(db, files, options.dataDir)
     const server = await serveWireProtocol(db, { ...options, logger: options.logger })
     lock.publish({ host: server.host, port: server.port })
