@@ -59,6 +59,7 @@ export async function openPreparedDatabase(config: Config, logger: Logger): Prom
     return database
   } catch (error) {
     await database.close()
-    throw error
+    // The engine failing under the migrations: its cause, not the SQL error it left behind.
+    throw database.embedded?.health.failure ?? error
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { metrics } from '@opentelemetry/api'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.ts'
 import { addDevice } from '../src/db/devices.ts'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded/index.ts'
 import type { SyncCall } from '../src/db/embedded/durable-fs.ts'
@@ -40,6 +41,13 @@ function samples(count: number): string {
 }
 
 const isWalSync = (call: SyncCall): boolean => call.call === 'fdatasync' && call.file.startsWith('pg_wal/')
+
+it('EMBEDDED_FSYNC is on unless switched off', () => {
+  expect(loadConfig({}).embeddedFsync).toBe(true)
+  expect(loadConfig({ EMBEDDED_FSYNC: 'off' }).embeddedFsync).toBe(false)
+  expect(loadConfig({ EMBEDDED_FSYNC: 'ON' }).embeddedFsync).toBe(true)
+  expect(() => loadConfig({ EMBEDDED_FSYNC: 'sometimes' })).toThrow(ConfigError)
+})
 
 describe('the file system layer syncs every commit before it is answered', () => {
   async function inProcess(fsync: boolean): Promise<{ syncs: SyncCall[]; database: EmbeddedDatabase; pool: Pool; app: ReturnType<typeof createApp>; token: string }> {
@@ -181,10 +189,13 @@ describe('under strace: the real processes sync the WAL before they answer', () 
       expect(answer.status).toBe(200)
       windows.push({ sentMs, answeredMs: now() })
     }
-    const walSyncs = (await trace.calls()).filter((call) => call.call === 'fdatasync' && call.file.includes('/pg_wal/'))
+    const calls = await trace.calls()
+    const walSyncs = calls.filter((call) => call.call === 'fdatasync' && call.file.includes('/pg_wal/'))
     for (const window of windows) {
       expect(walSyncs.filter((call) => call.atMs >= window.sentMs && call.atMs <= window.answeredMs).length).toBeGreaterThanOrEqual(1)
     }
+    const inWindows = (list: typeof calls) => list.filter((call) => windows.some((window) => call.atMs >= window.sentMs && call.atMs <= window.answeredMs)).length
+    console.info(`strace, service: ${inWindows(calls)} sync calls during ${windows.length} uploads, ${inWindows(walSyncs)} of them fdatasync of the WAL`)
   })
 
   it('npm run db: each commit from a SQL client is answered after an fdatasync of the WAL', async () => {
