@@ -51,7 +51,6 @@ const STORAGE_FAULTS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'E
 // Emscripten's module is untyped here: only the parts used below are named.
 interface EmscriptenStream {
   nfd?: number
-  path: string
   node: { mode: number; mount: { type: unknown } }
 }
 interface EmscriptenModule {
@@ -59,7 +58,6 @@ interface EmscriptenModule {
     getStream(fd: number): EmscriptenStream | undefined
     isDir(mode: number): boolean
     filesystems: { NODEFS: NodefsType }
-    ErrnoError: new (errno: number) => Error
   }
 }
 interface NodefsType {
@@ -85,8 +83,8 @@ export class DurableNodeFS extends NodeFS {
    * directory (about 1,000 files and directories) is synced once when PGlite first calls
    * syncToFs, right after start-up and before any client's statement. What initdb does itself
    * (it syncs the data directory at the end); a crash before then leaves a half-made directory
-   * either way. Measured on an idle machine: a new database took 4.0 s with each of the 2,402
-   * syncs made one by one, 2.4 s with none.
+   * either way. Measured: a new database took 4.0 s with each of the 2,402 syncs made one by
+   * one, 2.4 s with none.
    */
   private creating: boolean
 
