@@ -180,6 +180,7 @@ const now = (): number => performance.timeOrigin + performance.now()
 describe('under strace: the real processes sync the WAL before they answer', () => {
   it('the service: each 200 is preceded by an fdatasync of the WAL, made after the upload arrived', async () => {
     const service = await startService()
+    cleanups.push(() => fs.rmSync(service.dataDir, { recursive: true, force: true }))
     cleanups.push(() => service.stop())
     const trace = await straceSyncs(service.process.pid!)
     const windows: Array<{ sentMs: number; answeredMs: number }> = []
