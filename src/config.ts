@@ -15,6 +15,11 @@ export interface Config {
   embeddedPgPort: number
   /** An outside session that leaves a transaction open this long is ended (embedded only). */
   embeddedIdleInTransactionTimeoutMs: number
+  /**
+   * EMBEDDED_FSYNC: each commit's WAL reaches stable storage before the commit is answered
+   * (PostgreSQL's fsync = on). `off` is unsafe: a power loss can lose acknowledged uploads.
+   */
+  embeddedFsync: boolean
   /** Counted after gunzip, so a small gzip bomb cannot expand past it. */
   maxBodyBytes: number
   dbPoolSize: number
@@ -75,6 +80,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     embeddedPgHost: env.EMBEDDED_PG_HOST?.trim() || '127.0.0.1',
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', 5433),
     embeddedIdleInTransactionTimeoutMs: duration(env, 'EMBEDDED_IDLE_IN_TRANSACTION_TIMEOUT', 5_000),
+    embeddedFsync: onOff(env, 'EMBEDDED_FSYNC', true),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * MiB, { min: 1024 }),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 8, { min: 1, max: 1000 }),
     dbConnectTimeoutMs: duration(env, 'DB_CONNECT_TIMEOUT', 5_000),
@@ -161,6 +167,15 @@ function duration(env: Env, name: string, fallbackMs: number): number {
 function durationOrForever(env: Env, name: string): number | undefined {
   const raw = nonEmpty(env[name])
   return raw === undefined || raw === 'forever' ? undefined : parseDurationMs(name, raw)
+}
+
+/** PostgreSQL's spellings of a boolean setting: on/off, true/false, yes/no, 1/0. */
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[name])?.toLowerCase()
+  if (raw === undefined) return fallback
+  if (['on', 'true', 'yes', '1'].includes(raw)) return true
+  if (['off', 'false', 'no', '0'].includes(raw)) return false
+  throw new ConfigError(`${name} must be on or off, got ${JSON.stringify(raw)}`)
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

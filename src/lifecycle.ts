@@ -2,7 +2,8 @@
 // become one line, and SIGTERM/SIGINT run one orderly stop.
 import { ConfigError } from './config.ts'
 import { openDatabase, type Database } from './db/database.ts'
-import { DataDirInUse } from './db/embedded/data-dir-lock.ts'
+import { DataDirInUse, DataDirUnusable } from './db/embedded/data-dir-lock.ts'
+import { EmbeddedEngineFailure, type EngineHealth } from './db/embedded/engine-health.ts'
 import { migrate, TimescaleRequiredError } from './db/migrate.ts'
 import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
 import type { Config } from './config.ts'
@@ -13,7 +14,7 @@ export class UsageError extends Error {
 }
 
 // Errors whose message says what is wrong and what to do: no stack trace needed.
-const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, StoragePolicyError, UsageError]
+const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, DataDirUnusable, EmbeddedEngineFailure, StoragePolicyError, UsageError]
 
 /** Prints why `tool` could not start or finish: one line for the errors above, all of it otherwise. */
 export function reportFailure(tool: string, error: unknown): void {
@@ -24,16 +25,26 @@ export function reportFailure(tool: string, error: unknown): void {
 /**
  * Runs `stop` on the first SIGTERM or SIGINT, then exits 0. Later signals are ignored
  * (`on`, not `once`): a second Ctrl-C while draining must not kill the process mid-write.
+ *
+ * With `engine` (the embedded database's health), a failed engine stops the process the same
+ * way, after one log line that names the cause, and exits 1: the engine cannot recover inside
+ * this process, and a supervisor (Docker, Kubernetes, systemd) restarts it.
  */
-export function stopOnSignals(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+export function stopOnSignals(stop: (reason: NodeJS.Signals | 'engine failure') => Promise<void>, engine?: { health: EngineHealth; logger: Logger }): void {
   let stopping = false
-  const handle = (signal: NodeJS.Signals): void => {
+  const handle = (reason: NodeJS.Signals | 'engine failure', exitCode: number): void => {
     if (stopping) return
     stopping = true
-    void stop(signal).then(() => process.exit(0))
+    void stop(reason)
+      .catch((error: unknown) => engine?.logger.error({ err: error }, 'error while stopping'))
+      .then(() => process.exit(exitCode))
   }
-  process.on('SIGTERM', handle)
-  process.on('SIGINT', handle)
+  process.on('SIGTERM', (signal) => handle(signal, 0))
+  process.on('SIGINT', (signal) => handle(signal, 0))
+  void engine?.health.failed.then((failure) => {
+    engine.logger.fatal({ reason: failure.reason }, failure.message)
+    handle('engine failure', 1)
+  })
 }
 
 /**
@@ -48,6 +59,7 @@ export async function openPreparedDatabase(config: Config, logger: Logger): Prom
     return database
   } catch (error) {
     await database.close()
-    throw error
+    // The engine failing under the migrations: its cause, not the SQL error it left behind.
+    throw database.embedded?.health.failure ?? error
   }
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   // itself and counts the runs; a server runs them and keeps the counts in job_stats.
   if (!database.embedded) telemetry.observeTimescaleJobStats(database.pool)
   const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger, { onJobRun: telemetry.timescaleJobRunCounter() }) : undefined
-  const app = createApp({ ...config, pool: database.pool, logger, telemetry })
+  const app = createApp({ ...config, pool: database.pool, logger, telemetry, engineFailure: () => database.embedded?.health.failure })
   const server = serve({
     fetch: app.fetch,
     port: config.port,
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     await database.close()
     await telemetry.shutdown()
     logger.info('stopped')
-  })
+  }, database.embedded && { health: database.embedded.health, logger })
 }
 
 main().catch((error: unknown) => {

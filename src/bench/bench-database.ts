@@ -20,7 +20,7 @@ export interface BenchDatabase {
   close(): Promise<void>
 }
 
-export async function openBenchDatabase(options: { databaseUrl?: string; dataDir: string; poolSize: number; logger: Logger }): Promise<BenchDatabase> {
+export async function openBenchDatabase(options: { databaseUrl?: string; dataDir: string; poolSize: number; logger: Logger; fsync?: boolean }): Promise<BenchDatabase> {
   const poolConfig = { dbPoolSize: options.poolSize, dbConnectTimeoutMs: 10_000 }
   if (options.databaseUrl) {
     const pool = createPool(options.databaseUrl, poolConfig, options.logger)
@@ -28,7 +28,7 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
     return benchDatabase('server', pool, undefined, async () => pool.end())
   }
   // The service's own embedded database: the same engine, extensions and settings.
-  const embedded = await startEmbeddedDatabase({ dataDir: options.dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 30_000, logger: options.logger })
+  const embedded = await startEmbeddedDatabase({ dataDir: options.dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 30_000, fsync: options.fsync ?? true, logger: options.logger })
   const pool = createPool(embedded.url, poolConfig, options.logger)
   const close = async (): Promise<void> => {
     await pool.end()

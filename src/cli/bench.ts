@@ -17,6 +17,7 @@ import { summarizeProfile, type ProfileSummary } from '../bench/cpu-profile.ts'
 import { buildDataset } from '../bench/dataset.ts'
 import { copyTexts, loadDirect, plainVersusHypertable } from '../bench/database-limit.ts'
 import { uploadDataset } from '../bench/end-to-end.ts'
+import { fsyncOffFigures } from '../bench/fsync-cost.ts'
 import { groupCommitGain } from '../bench/group-commit.ts'
 import { buildReport, formatReport, writeReport, type RunFigures } from '../bench/report.ts'
 import { startBenchService } from '../bench/service-process.ts'
@@ -113,6 +114,8 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         await service.stop()
       }
+      // The cost of durable commits: the same uploads with EMBEDDED_FSYNC=off, beside the figures above.
+      if (!databaseUrl) Object.assign(figures, await fsyncOffFigures({ dataDir: path.join(workDir, `service-${run}-fsync-off`), env: SERVICE_ENV, dataset, smallBodies, samplesPerUpload: SMALL_UPLOAD_SAMPLES, clients }))
       if (profileDir) {
         const file = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
         if (file) profile = summarizeProfile(path.join(profileDir, file))

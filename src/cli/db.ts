@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     // Closes client connections (they see the server go away) and PGlite, which syncs its files.
     await database.close()
     logger.info('stopped')
-  })
+  }, database.embedded && { health: database.embedded.health, logger })
 }
 
 main().catch((error: unknown) => {

@@ -7,7 +7,7 @@ import type { Telemetry } from '../telemetry/index.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import { requireDevice, type AuthVariables } from './auth.ts'
 import { ApiError, errorResponse } from './errors.ts'
-import { healthRoutes } from './health-routes.ts'
+import { healthRoutes, type EngineFailure } from './health-routes.ts'
 import { payloadTooLarge } from './upload-body.ts'
 import { observeUploads, type UploadVariables } from './upload-observer.ts'
 import { admitUploads } from './upload-admission.ts'
@@ -25,6 +25,8 @@ export interface AppOptions {
   maxSamplesPerUpload: number
   rateLimitSamplesPerSecond: number
   rateLimitBurstSamples: number
+  /** The embedded engine's fatal failure, if any: /healthz answers 503 with it. */
+  engineFailure?: EngineFailure
 }
 
 type Variables = AuthVariables & UploadVariables
@@ -55,7 +57,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   app.post('/v1/samples', ...upload)
   // Where clients written for the first version of the API post.
   app.post('/samples', ...upload)
-  app.route('/', healthRoutes(options.pool, options.retryAfterSeconds))
+  app.route('/', healthRoutes(options.pool, options.retryAfterSeconds, options.engineFailure))
   app.notFound((c) => errorResponse(new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`), c, options.logger))
   app.onError((error, c) => errorResponse(error, c, options.logger))
   return app

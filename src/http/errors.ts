@@ -18,12 +18,18 @@ export class ApiError extends Error {
   }
 }
 
-/** 503 with Retry-After: the request was fine, the database was not; nothing was stored. */
+/**
+ * 503 with Retry-After: the request was fine, the database was not; nothing was stored.
+ * `storage_full` when the database's disk is full (SQLSTATE 53100 disk_full, or the embedded
+ * engine failing on ENOSPC), so clients and operators can tell it from an outage.
+ */
 export function databaseUnavailable(error: unknown, retryAfterSeconds: number): ApiError {
   const reason = error instanceof Error ? error.message : String(error)
-  return new ApiError(503, 'database_unavailable', `the database is unavailable, nothing was stored; retry later (${reason})`, undefined, {
-    'Retry-After': String(retryAfterSeconds),
-  })
+  const headers = { 'Retry-After': String(retryAfterSeconds) }
+  if ((error as { code?: unknown }).code === '53100' || /no space left on device/i.test(reason)) {
+    return new ApiError(503, 'storage_full', `the database's storage is full, nothing was stored; retry later (${reason})`, undefined, headers)
+  }
+  return new ApiError(503, 'database_unavailable', `the database is unavailable, nothing was stored; retry later (${reason})`, undefined, headers)
 }
 
 /** Maps anything thrown by a handler to its JSON answer; unexpected errors are logged. */

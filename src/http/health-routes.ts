@@ -1,13 +1,23 @@
-// /healthz: the process answers. /readyz: the database answers too (load balancers and
-// Kubernetes send uploads only to ready instances).
+// /healthz: the process can do its job (a failed embedded engine cannot: 503, and the process
+// is on its way out so that a supervisor restarts it). /readyz: the database answers too (load
+// balancers and Kubernetes send uploads only to ready instances).
 import { Hono } from 'hono'
 import type { Pool } from '../db/pool.ts'
-import { databaseUnavailable } from './errors.ts'
+import { ApiError, databaseUnavailable } from './errors.ts'
 
-export function healthRoutes(pool: Pool, retryAfterSeconds: number): Hono {
+/** The embedded engine's failure, once it failed for good (always undefined with a server). */
+export type EngineFailure = () => Error | undefined
+
+export function healthRoutes(pool: Pool, retryAfterSeconds: number, engineFailure: EngineFailure = () => undefined): Hono {
   return new Hono()
-    .get('/healthz', (c) => c.json({ status: 'ok' }))
+    .get('/healthz', (c) => {
+      const failure = engineFailure()
+      if (failure) throw new ApiError(503, 'database_failed', failure.message)
+      return c.json({ status: 'ok' })
+    })
     .get('/readyz', async (c) => {
+      const failure = engineFailure()
+      if (failure) throw new ApiError(503, 'database_failed', failure.message)
       try {
         await pool.query('select 1')
       } catch (error) {

@@ -21,6 +21,15 @@ export class DataDirInUse extends Error {
   }
 }
 
+/** DATA_DIR cannot be written (disk full, read-only file system, no permission): said in one line. */
+export class DataDirUnusable extends Error {
+  override name = 'DataDirUnusable'
+  constructor(dataDir: string, error: NodeJS.ErrnoException) {
+    const cause: Record<string, string> = { ENOSPC: 'no space left on device', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'permission denied' }
+    super(`cannot write to DATA_DIR (${dataDir}): ${cause[error.code ?? ''] ?? error.message}`)
+  }
+}
+
 function lockFilePath(dataDir: string): string {
   return path.join(dataDir, 'embedded.lock')
 }
@@ -38,11 +47,15 @@ export function readLockHolder(dataDir: string): LockHolder | undefined {
 
 /** Takes the lock for this process or throws DataDirInUse. */
 export function acquireDataDirLock(dataDir: string): { publish(address: { host: string; port: number }): void; release(): void } {
-  fs.mkdirSync(dataDir, { recursive: true })
   const file = lockFilePath(dataDir)
   const holder = readLockHolder(dataDir)
   if (holder && holder.pid !== process.pid) throw new DataDirInUse(holder)
-  fs.writeFileSync(file, JSON.stringify({ pid: process.pid }))
+  try {
+    fs.mkdirSync(dataDir, { recursive: true })
+    fs.writeFileSync(file, JSON.stringify({ pid: process.pid }))
+  } catch (error) {
+    throw new DataDirUnusable(dataDir, error as NodeJS.ErrnoException)
+  }
   return {
     publish(address) {
       fs.writeFileSync(file, JSON.stringify({ pid: process.pid, ...address }))

