@@ -1,0 +1,148 @@
+// Traces end to end: the real service exports OTLP/HTTP JSON to a receiver run by the test, and
+// a real upload must arrive as one trace: the HTTP server span, the decode span, the writer's
+// span with the pg query spans under it, the device by id and the token nowhere.
+import { readFileSync } from 'node:fs'
+import { Writable } from 'node:stream'
+import { context, trace, TraceFlags } from '@opentelemetry/api'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../src/logger.ts'
+import { startTelemetry } from '../src/telemetry/index.ts'
+import { WIRE_BODIES } from './support/fixtures.ts'
+import { sqlClient, upload } from './support/http.ts'
+import { attribute, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts'
+import { startService, type RunningService } from './support/service.ts'
+
+const SERVER = 2 // SpanKind.SERVER in OTLP's numbering (INTERNAL 1, SERVER 2, CLIENT 3)
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+let receiver: OtlpReceiver
+let service: RunningService
+let deviceId: number
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver()
+  service = await startService({
+    env: {
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      // Export each batch after 50 ms instead of 5 s: the test waits on the spans' arrival.
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    },
+  })
+  const sql = await sqlClient(service.databaseUrl)
+  deviceId = (await sql.query<{ id: number }>(`select id from devices where name = 'local'`)).rows[0]!.id
+  await sql.end()
+})
+
+afterAll(async () => {
+  await service?.stop()
+  await receiver?.close()
+})
+
+/** The finished trace of the upload whose server span has `traceId` (or the first server span). */
+async function uploadTrace(match: (server: ReceivedSpan) => boolean): Promise<{ server: ReceivedSpan; spans: ReceivedSpan[] }> {
+  // The server span ends last: once it is here, its children have been exported too.
+  const spans = await receiver.waitFor((received) => received.some((span) => span.kind === SERVER && match(span)))
+  const server = spans.find((span) => span.kind === SERVER && match(span))!
+  return { server, spans: spans.filter((span) => span.traceId === server.traceId) }
+}
+
+function childrenOf(spans: ReceivedSpan[], parent: ReceivedSpan): ReceivedSpan[] {
+  return spans.filter((span) => span.parentSpanId === parent.spanId)
+}
+
+describe('a trace of every upload', () => {
+  it('holds the server span, the decode span and the write span with the pg queries under it', async () => {
+    const answer = await upload(service.baseUrl, WIRE_BODIES.collection, { contentType: 'application/x-protobuf', token: service.token })
+    expect(answer.status).toBe(200)
+    const { server, spans } = await uploadTrace((span) => attribute(span.attributes, 'http.route') === '/v1/samples')
+
+    expect(server.name).toBe('POST /v1/samples')
+    expect(server.parentSpanId || undefined).toBeUndefined()
+    expect(attribute(server.attributes, 'device.id')).toBe(deviceId)
+    expect(attribute(server.attributes, 'http.status_code') ?? attribute(server.attributes, 'http.response.status_code')).toBe(200)
+
+    const children = childrenOf(spans, server)
+    const decode = children.find((span) => span.name === 'upload.decode')
+    expect(decode, JSON.stringify(children.map((span) => span.name))).toBeDefined()
+    expect(attribute(decode!.attributes, 'upload.format')).toBe('collection')
+    expect(attribute(decode!.attributes, 'upload.bytes')).toBe(WIRE_BODIES.collection.length)
+    expect(attribute(decode!.attributes, 'upload.samples')).toBe(6)
+    expect(
+      ['location', 'activity', 'acceleration', 'other'].map((kind) => attribute(decode!.attributes, `upload.samples.${kind}`)),
+    ).toEqual([2, 2, 1, 1])
+
+    const write = children.find((span) => span.name === 'upload.write')
+    expect(write, JSON.stringify(children.map((span) => span.name))).toBeDefined()
+    const queries = childrenOf(spans, write!).map((span) => String(attribute(span.attributes, 'db.statement') ?? attribute(span.attributes, 'db.query.text')))
+    expect(queries).toContain('begin')
+    expect(queries).toContain('commit')
+    for (const table of ['location_samples', 'activity_samples', 'acceleration_samples', 'other_samples']) {
+      expect(queries.some((query) => query.includes(`insert into ${table}`)), `${table} in ${queries.join(' | ')}`).toBe(true)
+    }
+
+    // The resource names the service, its version, the instance and where it runs.
+    expect(attribute(server.resource, 'service.name')).toBe('telemetry-store')
+    expect(attribute(server.resource, 'service.version')).toBe(PACKAGE_VERSION)
+    expect(attribute(server.resource, 'service.instance.id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(attribute(server.resource, 'host.name')).toBeTruthy()
+    expect(attribute(server.resource, 'process.pid')).toBe(service.process.pid)
+  })
+
+  it('continues a trace the client started (W3C traceparent) and samples as its parent did', async () => {
+    const traceId = 'abcdef0123456789abcdef0123456789'
+    const parentSpanId = '0123456789abcdef'
+    const response = await fetch(`${service.baseUrl}/v1/samples`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${service.token}`, traceparent: `00-${traceId}-${parentSpanId}-01` },
+      body: WIRE_BODIES.ndjson,
+    })
+    expect(response.status).toBe(200)
+    await response.text()
+    const { server } = await uploadTrace((span) => span.traceId === traceId)
+    expect(server.parentSpanId).toBe(parentSpanId)
+  })
+
+  it('exports no token and no trace of probes', async () => {
+    await (await fetch(`${service.baseUrl}/healthz`)).text()
+    await (await fetch(`${service.baseUrl}/readyz`)).text()
+    // A refused upload is traced too, with its status.
+    const refused = await upload(service.baseUrl, '{"samples": [', { contentType: 'application/json', token: service.token })
+    expect(refused.status).toBe(400)
+    const { server } = await uploadTrace((span) => (attribute(span.attributes, 'http.status_code') ?? attribute(span.attributes, 'http.response.status_code')) === 400)
+    expect(server.name).toBe('POST /v1/samples')
+    const secret = service.token.split('.')[1]!
+    const exported = receiver.bodies.join('\n')
+    expect(exported).not.toContain(service.token)
+    expect(exported).not.toContain(secret)
+    expect(receiver.spans.filter((span) => /healthz|readyz|metrics/.test(`${span.name} ${JSON.stringify(span.attributes)}`))).toEqual([])
+  })
+})
+
+describe('log lines inside a traced request', () => {
+  it('carry trace_id and span_id of the active span, and lines outside carry none', async () => {
+    // The SDK registers the context manager that makes a span active across awaits.
+    const telemetry = await startTelemetry({ metricsHost: '127.0.0.1', metricsPort: 0 })
+    try {
+      const lines: Record<string, unknown>[] = []
+      const destination = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
+          done()
+        },
+      })
+      const logger = createLogger({ logLevel: 'info' }, destination)
+      const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED }
+      await context.with(trace.setSpan(context.active(), trace.wrapSpanContext(spanContext)), async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        logger.info('inside')
+      })
+      logger.info('outside')
+      expect(lines.find((line) => line.msg === 'inside')).toMatchObject({ trace_id: spanContext.traceId, span_id: spanContext.spanId, trace_flags: '01' })
+      expect(lines.find((line) => line.msg === 'outside')).not.toHaveProperty('trace_id')
+    } finally {
+      await telemetry.shutdown()
+    }
+  })
+})
