@@ -80,6 +80,21 @@ export interface OtelConfig {
   tracesSamplerRatio: number
 }
 
+/**
+ * Read by NodeSDK as they are, with the SDK's defaults (docs/configuration.md has a row each);
+ * named here so that this file lists every variable the service honours.
+ */
+export const OTEL_SDK_VARIABLES = [
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+  'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  'OTEL_PROPAGATORS',
+  'OTEL_LOG_LEVEL',
+] as const
+
 /** The samplers NodeSDK builds from OTEL_TRACES_SAMPLER. */
 export const TRACES_SAMPLERS = [
   'parentbased_always_on',
