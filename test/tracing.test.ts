@@ -1,12 +1,10 @@
 // Traces end to end: the real service exports OTLP/HTTP JSON to a receiver run by the test, and
 // a real upload must arrive as one trace: the HTTP server span, the decode span, the writer's
-// span with the pg query spans under it, the device by id and the token nowhere.
-import { readFileSync } from 'node:fs'
-import { Writable } from 'node:stream'
-import { context, trace, TraceFlags } from '@opentelemetry/api'
+// span with the pg query spans under it, the device by id and the token nowhere; and the log
+// line of a failed upload names that upload's trace.
+import { readFileSync, rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../src/logger.ts'
-import { startTelemetry } from '../src/telemetry/index.ts'
+import { addDevice } from '../src/db/devices.ts'
 import { WIRE_BODIES } from './support/fixtures.ts'
 import { sqlClient, upload } from './support/http.ts'
 import { attribute, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts'
@@ -16,13 +14,17 @@ const SERVER = 2 // SpanKind.SERVER in OTLP's numbering (INTERNAL 1, SERVER 2, C
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 let receiver: OtlpReceiver
-let service: RunningService
+let database: RunningService // owns the embedded TimescaleDB; stopped to make an upload fail
+let service: RunningService // the traced service, with DATABASE_URL -> database
+let token: string
 let deviceId: number
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver()
+  database = await startService()
   service = await startService({
     env: {
+      DATABASE_URL: database.databaseUrl,
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
@@ -30,14 +32,18 @@ beforeAll(async () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
     },
   })
-  const sql = await sqlClient(service.databaseUrl)
-  deviceId = (await sql.query<{ id: number }>(`select id from devices where name = 'local'`)).rows[0]!.id
+  const sql = await sqlClient(database.databaseUrl)
+  const device = await addDevice(sql, 'traced-phone')
   await sql.end()
+  token = device.token
+  deviceId = device.device.id
 })
 
 afterAll(async () => {
   await service?.stop()
+  await database?.stop()
   await receiver?.close()
+  for (const dataDir of [service?.dataDir, database?.dataDir]) if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 })
 
 /** The finished trace of the upload whose server span has `traceId` (or the first server span). */
@@ -54,7 +60,7 @@ function childrenOf(spans: ReceivedSpan[], parent: ReceivedSpan): ReceivedSpan[]
 
 describe('a trace of every upload', () => {
   it('holds the server span, the decode span and the write span with the pg queries under it', async () => {
-    const answer = await upload(service.baseUrl, WIRE_BODIES.collection, { contentType: 'application/x-protobuf', token: service.token })
+    const answer = await upload(service.baseUrl, WIRE_BODIES.collection, { contentType: 'application/x-protobuf', token: token })
     expect(answer.status).toBe(200)
     const { server, spans } = await uploadTrace((span) => attribute(span.attributes, 'http.route') === '/v1/samples')
 
@@ -95,7 +101,7 @@ describe('a trace of every upload', () => {
     const parentSpanId = '0123456789abcdef'
     const response = await fetch(`${service.baseUrl}/v1/samples`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${service.token}`, traceparent: `00-${traceId}-${parentSpanId}-01` },
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${parentSpanId}-01` },
       body: WIRE_BODIES.ndjson,
     })
     expect(response.status).toBe(200)
@@ -108,41 +114,31 @@ describe('a trace of every upload', () => {
     await (await fetch(`${service.baseUrl}/healthz`)).text()
     await (await fetch(`${service.baseUrl}/readyz`)).text()
     // A refused upload is traced too, with its status.
-    const refused = await upload(service.baseUrl, '{"samples": [', { contentType: 'application/json', token: service.token })
+    const refused = await upload(service.baseUrl, '{"samples": [', { contentType: 'application/json', token: token })
     expect(refused.status).toBe(400)
     const { server } = await uploadTrace((span) => (attribute(span.attributes, 'http.status_code') ?? attribute(span.attributes, 'http.response.status_code')) === 400)
     expect(server.name).toBe('POST /v1/samples')
-    const secret = service.token.split('.')[1]!
+    const secret = token.split('.')[1]!
     const exported = receiver.bodies.join('\n')
-    expect(exported).not.toContain(service.token)
+    expect(exported).not.toContain(token)
     expect(exported).not.toContain(secret)
     expect(receiver.spans.filter((span) => /healthz|readyz|metrics/.test(`${span.name} ${JSON.stringify(span.attributes)}`))).toEqual([])
   })
-})
 
-describe('log lines inside a traced request', () => {
-  it('carry trace_id and span_id of the active span, and lines outside carry none', async () => {
-    // The SDK registers the context manager that makes a span active across awaits.
-    const telemetry = await startTelemetry({ metricsHost: '127.0.0.1', metricsPort: 0 })
-    try {
-      const lines: Record<string, unknown>[] = []
-      const destination = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
-          done()
-        },
-      })
-      const logger = createLogger({ logLevel: 'info' }, destination)
-      const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED }
-      await context.with(trace.setSpan(context.active(), trace.wrapSpanContext(spanContext)), async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1))
-        logger.info('inside')
-      })
-      logger.info('outside')
-      expect(lines.find((line) => line.msg === 'inside')).toMatchObject({ trace_id: spanContext.traceId, span_id: spanContext.spanId, trace_flags: '01' })
-      expect(lines.find((line) => line.msg === 'outside')).not.toHaveProperty('trace_id')
-    } finally {
-      await telemetry.shutdown()
-    }
+  it('names the trace and span in the log line of a failed upload', async () => {
+    await database.stop()
+    const failed = await upload(service.baseUrl, WIRE_BODIES.collection, { contentType: 'application/x-protobuf', token })
+    expect(failed.status).toBe(503)
+    const { server } = await uploadTrace((span) => (attribute(span.attributes, 'http.status_code') ?? attribute(span.attributes, 'http.response.status_code')) === 503)
+    const logged = service
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.level === 50 && line.path === '/v1/samples')
+    expect(logged, service.output()).toMatchObject({ trace_id: server.traceId, trace_flags: '01' })
+    // The line was written inside one of this trace's spans.
+    const traceSpans = receiver.spans.filter((span) => span.traceId === server.traceId).map((span) => span.spanId)
+    expect(traceSpans).toContain(logged!.span_id)
   })
 })

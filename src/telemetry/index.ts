@@ -71,14 +71,17 @@ export async function startTelemetry(config: TelemetryConfig): Promise<Telemetry
     // The service's buckets apply to its own instruments only.
     views: [...HISTOGRAM_VIEWS.map((view) => ({ ...view, meterName: SERVICE_NAME })), ...INSTRUMENTATION_METRICS_DROPPED],
     instrumentations: instrumentations({ traces: tracesExported }),
-    // No span processors = no tracer provider: with tracing off, spans are no-ops. Otherwise the
-    // SDK builds the exporter, its batching and the sampler from the OTEL_* variables.
+    // With tracing off: no span processors, so no tracer provider and spans are no-ops.
+    // Otherwise the SDK builds the exporter, its batching and the sampler from OTEL_* variables.
     ...(tracesExported ? {} : { spanProcessors: [] }),
     // Logs are pino's JSON lines on stdout (with trace ids), not exported over OTLP.
     logRecordProcessors: [],
   })
   sdk.start()
   if (tracesExported) instrumentLoadedModules()
+  // With no spans to carry, the context manager's AsyncLocalStorage would only cost every
+  // promise of every request: take it out again.
+  else context.disable()
   const meter: Meter = metrics.getMeter(SERVICE_NAME)
   observeProcessMemory(meter)
 
