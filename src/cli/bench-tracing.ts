@@ -1,16 +1,20 @@
-// npm run bench:tracing [-- --uploads N --rounds R --clients C --ratio 0.1]
+// npm run bench:tracing [-- --uploads N --rounds R --clients C --ratio 0.1 --database-url URL]
 //
 // The cost of tracing, for docs/operations.md: three instances of the service on their own
 // embedded databases, traces off / exported at a sampling ratio / exported for every upload
-// (to an OTLP sink in this process), each sent the same 100-sample uploads. Rounds alternate
+// (to an OTLP sink in this process), each sent the same 100-sample uploads. With
+// --database-url the three write to that server instead (each as a device of its own), and the
+// CPU figures are the service's alone. Rounds alternate
 // between the instances so that whatever else the machine does slows all three alike; the
 // table quotes medians over the rounds and the CPU cost relative to tracing off.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import pg from 'pg'
 import { encodeBodies, lineBatches } from '../bench/bodies.ts'
 import { buildDataset } from '../bench/dataset.ts'
+import { addDevice } from '../db/devices.ts'
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
 import { percentile } from '../bench/small-uploads.ts'
 import { measureRound, startOtlpSink, tracingModes, type RoundFigures } from '../bench/tracing-overhead.ts'
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     clients: { type: 'string', default: '8' },
     ratio: { type: 'string', default: '0.1' },
+    'database-url': { type: 'string' },
   },
 })
 const uploadsPerRound = wholeNumber('--uploads', values.uploads)
@@ -33,6 +38,7 @@ const clients = wholeNumber('--clients', values.clients)
 const ratio = Number(values.ratio)
 if (!(ratio > 0 && ratio < 1)) throw new Error(`--ratio must be between 0 and 1, got ${values.ratio}`)
 
+const databaseUrl = values['database-url']
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-bench-tracing-'))
 const log = (message: string) => process.stderr.write(`bench:tracing: ${message}\n`)
 const sink = await startOtlpSink()
@@ -50,15 +56,16 @@ try {
   const modes = tracingModes(sink.endpoint, ratio)
   for (const mode of modes) {
     log(`starting the service with traces ${mode.name}`)
-    services.push(await startBenchService({ dataDir: path.join(workDir, `service-${services.length}`), env: { ...SERVICE_ENV, ...mode.env } }))
+    services.push(await startBenchService({ dataDir: path.join(workDir, `service-${services.length}`), databaseUrl, env: { ...SERVICE_ENV, ...mode.env } }))
   }
+  const tokens = databaseUrl ? await addDevices(databaseUrl, modes.length) : services.map((service) => service.localToken!)
   const figures: RoundFigures[][] = modes.map(() => [])
   for (let round = 0; round <= rounds; round++) {
     const slice = mixed.slice(round * uploadsPerRound, (round + 1) * uploadsPerRound)
     // Alternate which instance goes first, so none always meets the same moment of the machine.
     const order = modes.map((_, index) => (index + round) % modes.length)
     for (const index of order) {
-      const result = await measureRound(services[index]!, services[index]!.localToken!, slice, SAMPLES_PER_UPLOAD, clients)
+      const result = await measureRound(services[index]!, tokens[index]!, slice, SAMPLES_PER_UPLOAD, clients)
       if (round > 0) figures[index]!.push(result)
     }
     log(round === 0 ? 'warm-up done' : `round ${round} of ${rounds} done`)
@@ -83,7 +90,7 @@ try {
   const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`
   process.stdout.write(
     [
-      `${rounds} rounds of ${uploadsPerRound} uploads of ${SAMPLES_PER_UPLOAD} samples, ${clients} clients, medians; OTLP exports received: ${sink.exports}`,
+      `${rounds} rounds of ${uploadsPerRound} uploads of ${SAMPLES_PER_UPLOAD} samples, ${clients} clients, ${databaseUrl ? 'database server' : 'embedded database'}, medians; OTLP exports received: ${sink.exports}`,
       line(header),
       `|${widths.map((width, column) => '-'.repeat(width + 1) + (column === 0 ? '-' : ':')).join('|')}|`,
       ...rows.map(line),
@@ -93,6 +100,19 @@ try {
   await Promise.all(services.map((service) => service.stop()))
   await sink.close()
   fs.rmSync(workDir, { recursive: true, force: true })
+}
+
+/** One device per instance on the shared server, so that their samples never collide. */
+async function addDevices(url: string, count: number): Promise<string[]> {
+  const client = new pg.Client(url)
+  await client.connect()
+  try {
+    const tokens: string[] = []
+    for (let index = 0; index < count; index++) tokens.push((await addDevice(client, `bench-tracing-${Date.now()}-${index}`)).token)
+    return tokens
+  } finally {
+    await client.end()
+  }
 }
 
 function wholeNumber(flag: string, raw: string): number {
