@@ -176,7 +176,7 @@ function otelConfig(env: Env): OtelConfig {
   const tracesEndpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT'
   const otlpProtocol = oneOf(env, tracesProtocol, protocol, 'http/protobuf')
   const otlpEndpoint = nonEmpty(env[tracesEndpoint]) ?? (otlpProtocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318')
-  if (!URL.canParse(otlpEndpoint)) throw new ConfigError(`${tracesEndpoint} must be a URL such as http://tempo:4318, got ${JSON.stringify(otlpEndpoint)}`)
+  if (!isHttpUrl(otlpEndpoint)) throw new ConfigError(`${tracesEndpoint} must be a URL such as http://tempo:4318, got ${JSON.stringify(otlpEndpoint)}`)
   return {
     // The SDK reads this one case-insensitively.
     sdkDisabled: oneOf({ OTEL_SDK_DISABLED: env.OTEL_SDK_DISABLED?.toLowerCase() }, 'OTEL_SDK_DISABLED', ['true', 'false'], 'false') === 'true',
@@ -186,6 +186,14 @@ function otelConfig(env: Env): OtelConfig {
     otlpEndpoint,
     tracesSampler: oneOf(env, 'OTEL_TRACES_SAMPLER', TRACES_SAMPLERS, 'parentbased_always_on'),
     tracesSamplerRatio: ratio(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(value).protocol)
+  } catch {
+    return false
   }
 }
 

@@ -4,6 +4,7 @@
 // line of a failed upload names that upload's trace.
 import { readFileSync, rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.ts'
 import { addDevice } from '../src/db/devices.ts'
 import { WIRE_BODIES } from './support/fixtures.ts'
 import { sqlClient, upload } from './support/http.ts'
@@ -125,6 +126,16 @@ describe('a trace of every upload', () => {
     expect(receiver.spans.filter((span) => /healthz|readyz|metrics/.test(`${span.name} ${JSON.stringify(span.attributes)}`))).toEqual([])
   })
 
+  it('adds spans, not series: /metrics shows each metric once, none from the instrumentations', async () => {
+    const exposition = await (await fetch(service.metricsUrl)).text()
+    const types = exposition.split('\n').filter((line) => line.startsWith('# TYPE ')).map((line) => line.split(' ')[2]!)
+    expect(types.length).toBe(new Set(types).size)
+    expect(types).toContain('http_server_request_duration')
+    expect(types).toContain('db_client_operation_duration')
+    // What @opentelemetry/instrumentation-http would record in its old semantic conventions.
+    expect(types.filter((name) => /^http_(server|client)_duration/.test(name))).toEqual([])
+  })
+
   it('names the trace and span in the log line of a failed upload', async () => {
     await database.stop()
     const failed = await upload(service.baseUrl, WIRE_BODIES.collection, { contentType: 'application/x-protobuf', token })
@@ -140,5 +151,41 @@ describe('a trace of every upload', () => {
     // The line was written inside one of this trace's spans.
     const traceSpans = receiver.spans.filter((span) => span.traceId === server.traceId).map((span) => span.spanId)
     expect(traceSpans).toContain(logged!.span_id)
+  })
+})
+
+describe('OTEL_* settings', () => {
+  it('default to no traces, and take the standard values', () => {
+    expect(loadConfig({}).otel).toEqual({
+      sdkDisabled: false,
+      serviceName: 'telemetry-store',
+      tracesExporter: 'none',
+      otlpProtocol: 'http/protobuf',
+      otlpEndpoint: 'http://localhost:4318',
+      tracesSampler: 'parentbased_always_on',
+      tracesSamplerRatio: 1,
+    })
+    const configured = loadConfig({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_SDK_DISABLED: 'TRUE',
+    }).otel
+    expect(configured).toMatchObject({ tracesExporter: 'otlp', otlpEndpoint: 'http://localhost:4317', tracesSamplerRatio: 0.25, sdkDisabled: true })
+  })
+
+  it('refuse a misspelt exporter, sampler, ratio or endpoint, naming the variable', () => {
+    for (const [name, value] of [
+      ['OTEL_TRACES_EXPORTER', 'jeager'],
+      ['OTEL_TRACES_SAMPLER', 'ratio'],
+      ['OTEL_TRACES_SAMPLER_ARG', '10%'],
+      ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
+      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'tempo:4318'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(ConfigError)
+      expect(() => loadConfig({ [name]: value })).toThrow(name)
+    }
   })
 })

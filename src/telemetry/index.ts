@@ -19,7 +19,7 @@ import { serveMetrics } from './metrics-server.ts'
 import { observePoolMetrics } from './pool-metrics.ts'
 import { observeProcessMemory } from './process-metrics.ts'
 import { describeServerSpan } from './tracing.ts'
-import { instrumentLoadedModules, instrumentations, INSTRUMENTATION_METRICS_DROPPED } from './tracing-instrumentations.ts'
+import { instrumentLoadedModules, instrumentations, withoutInstrumentationMetrics } from './tracing-instrumentations.ts'
 import { HISTOGRAM_VIEWS } from './views.ts'
 
 export { METRICS_PATH } from './metrics-server.ts'
@@ -63,14 +63,14 @@ export async function startTelemetry(config: TelemetryConfig): Promise<Telemetry
     // Every series would otherwise carry otel_scope_* labels that no query needs.
     withoutScopeInfo: true,
   })
+  const enabled = instrumentations({ traces: tracesExported })
   const sdk = new NodeSDK({
     serviceName: otel.serviceName,
     resource: await detectedResource(),
     autoDetectResources: false,
     metricReaders: [exporter],
-    // The service's buckets apply to its own instruments only.
-    views: [...HISTOGRAM_VIEWS.map((view) => ({ ...view, meterName: SERVICE_NAME })), ...INSTRUMENTATION_METRICS_DROPPED],
-    instrumentations: instrumentations({ traces: tracesExported }),
+    views: HISTOGRAM_VIEWS,
+    instrumentations: enabled,
     // With tracing off: no span processors, so no tracer provider and spans are no-ops.
     // Otherwise the SDK builds the exporter, its batching and the sampler from OTEL_* variables.
     ...(tracesExported ? {} : { spanProcessors: [] }),
@@ -78,6 +78,7 @@ export async function startTelemetry(config: TelemetryConfig): Promise<Telemetry
     logRecordProcessors: [],
   })
   sdk.start()
+  withoutInstrumentationMetrics(enabled)
   if (tracesExported) instrumentLoadedModules()
   // With no spans to carry, the context manager's AsyncLocalStorage would only cost every
   // promise of every request: take it out again.
