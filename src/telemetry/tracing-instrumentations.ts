@@ -20,7 +20,7 @@ export function instrumentations(options: { traces: boolean }): Instrumentation[
   return [
     runtime,
     new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has(new URL(request.url ?? '/', 'http://service').pathname),
+      ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '/').split('?', 1)[0]!),
       // The service calls nothing over HTTP; the OTLP exporter's own requests are not traced.
       disableOutgoingRequestInstrumentation: true,
     }),
