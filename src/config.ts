@@ -57,7 +57,58 @@ export interface Config {
   retainRawMs: number | undefined
   /** Continuous-aggregate rows older than this are dropped (RETAIN_AGGREGATES); undefined keeps them. */
   retainAggregatesMs: number | undefined
+  /** OpenTelemetry's own OTEL_* variables (see OtelConfig). */
+  otel: OtelConfig
 }
+
+/**
+ * The standard OpenTelemetry variables the service honours. NodeSDK reads most of them from
+ * the environment itself (that is what makes them standard); they are named here with the
+ * service's defaults and checked at startup, so a typo fails like any other setting instead
+ * of being ignored with a warning. Where the service's default differs from the SDK's
+ * (OTEL_TRACES_EXPORTER), the value here is what the SDK is handed.
+ */
+export interface OtelConfig {
+  /** OTEL_SDK_DISABLED: no traces and no metrics (`/metrics` then serves nothing). */
+  sdkDisabled: boolean
+  /** OTEL_SERVICE_NAME: service.name of traces and of Prometheus' target_info. */
+  serviceName: string
+  /** OTEL_TRACES_EXPORTER: `none` (the default here; the SDK's own default is `otlp`), `otlp` or `console`. */
+  tracesExporter: 'none' | 'otlp' | 'console'
+  /** OTEL_EXPORTER_OTLP_PROTOCOL (or its _TRACES_ form): how `otlp` sends. */
+  otlpProtocol: 'http/protobuf' | 'http/json' | 'grpc'
+  /** OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used as given). */
+  otlpEndpoint: string
+  /** OTEL_TRACES_SAMPLER: one of the SDK's built-in samplers. */
+  tracesSampler: (typeof TRACES_SAMPLERS)[number]
+  /** OTEL_TRACES_SAMPLER_ARG: the ratio of the *traceidratio samplers, 0..1. */
+  tracesSamplerRatio: number
+}
+
+/**
+ * Read by NodeSDK as they are, with the SDK's defaults (docs/configuration.md has a row each);
+ * named here so that this file lists every variable the service honours.
+ */
+export const OTEL_SDK_VARIABLES = [
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+  'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  'OTEL_PROPAGATORS',
+  'OTEL_LOG_LEVEL',
+] as const
+
+/** The samplers NodeSDK builds from OTEL_TRACES_SAMPLER. */
+export const TRACES_SAMPLERS = [
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'always_on',
+  'always_off',
+  'traceidratio',
+] as const
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -104,6 +155,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     compressAfterMs: duration(env, 'COMPRESS_AFTER', 7 * DURATION_UNITS_MS.d!),
     retainRawMs: durationOrForever(env, 'RETAIN_RAW'),
     retainAggregatesMs: durationOrForever(env, 'RETAIN_AGGREGATES'),
+    otel: otelConfig(env),
   }
   // An upload larger than the bucket could never pass the rate limit, however long it waited.
   if (config.rateLimitBurstSamples < config.maxSamplesPerUpload) {
@@ -122,6 +174,41 @@ export interface ClientConfig {
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
   return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env) }
+}
+
+function otelConfig(env: Env): OtelConfig {
+  const protocol = ['http/protobuf', 'http/json', 'grpc'] as const
+  const tracesProtocol = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
+  const tracesEndpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT'
+  const otlpProtocol = oneOf(env, tracesProtocol, protocol, 'http/protobuf')
+  const otlpEndpoint = nonEmpty(env[tracesEndpoint]) ?? (otlpProtocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318')
+  if (!isHttpUrl(otlpEndpoint)) throw new ConfigError(`${tracesEndpoint} must be a URL such as http://tempo:4318, got ${JSON.stringify(otlpEndpoint)}`)
+  return {
+    // The SDK reads this one case-insensitively.
+    sdkDisabled: oneOf({ OTEL_SDK_DISABLED: env.OTEL_SDK_DISABLED?.toLowerCase() }, 'OTEL_SDK_DISABLED', ['true', 'false'], 'false') === 'true',
+    serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? 'telemetry-store',
+    tracesExporter: oneOf(env, 'OTEL_TRACES_EXPORTER', ['none', 'otlp', 'console'], 'none'),
+    otlpProtocol,
+    otlpEndpoint,
+    tracesSampler: oneOf(env, 'OTEL_TRACES_SAMPLER', TRACES_SAMPLERS, 'parentbased_always_on'),
+    tracesSamplerRatio: ratio(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(value).protocol)
+  } catch {
+    return false
+  }
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env[name])
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name} must be a number from 0 to 1, got ${JSON.stringify(raw)}`)
+  return value
 }
 
 function dataDir(env: Env): string {

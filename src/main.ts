@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     {
       http: `http://${config.host}:${httpPort}`,
       metrics: `http://${config.metricsHost}:${telemetry.metricsPort}/metrics`,
+      traces: telemetry.traces,
       database: redactedUrl(database.url),
       embedded: database.embedded ? { dataDir: config.dataDir, tokenFile: localTokenPath(config.dataDir) } : undefined,
     },

@@ -164,7 +164,7 @@ describe('Grafana dashboards', () => {
       datasources: { uid: string; type: string; jsonData?: { timescaledb?: boolean } }[]
     }
     const uids = provisioned.datasources.map((source) => source.uid)
-    expect(uids.sort()).toEqual(['prometheus', 'timescaledb'])
+    expect(uids.sort()).toEqual(['prometheus', 'tempo', 'timescaledb'])
     expect(provisioned.datasources.find((source) => source.uid === 'timescaledb')?.jsonData?.timescaledb).toBe(true)
     for (const dashboard of dashboards) {
       const panels = allPanels(dashboard.panels)
@@ -174,6 +174,13 @@ describe('Grafana dashboards', () => {
           // Grafana's built-in "-- Dashboard --" source shows another panel's query results.
           if (uid === '-- Dashboard --') expect(panels.map((other) => other.id), `${dashboard.title} / ${panel.title}`).toContain(target.panelId)
           else expect(uids, `${dashboard.title} / ${panel.title}`).toContain(uid)
+        }
+        // Links into Explore (the latency panel's link to its traces) name provisioned datasources too.
+        for (const link of (panel as { links?: { url: string }[] }).links ?? []) {
+          const panes = new URL(link.url, 'http://grafana').searchParams.get('panes')
+          if (!panes) continue
+          const parsed = JSON.parse(panes.replace(/\$\{__(from|to)\}/g, '0')) as Record<string, { datasource: string }>
+          for (const pane of Object.values(parsed)) expect(uids, `${dashboard.title} / ${panel.title} link`).toContain(pane.datasource)
         }
       }
     }

@@ -18,7 +18,9 @@ async function serviceEnvironmentVariables(): Promise<Set<string>> {
   const body = /export function loadConfig\([^]*?\n}\n/.exec(source)?.[0]
   if (!body) throw new Error('loadConfig not found in src/config.ts')
   const names = [...body.matchAll(/env\.([A-Z][A-Z0-9_]*)|\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] ?? m[2]!)
-  return new Set(names)
+  // The OpenTelemetry variables, checked in otelConfig or passed to NodeSDK as they are.
+  const otel = [...source.matchAll(/env\.(OTEL_[A-Z0-9_]+)|'(OTEL_[A-Z0-9_]+)'/g)].map((m) => m[1] ?? m[2]!)
+  return new Set([...names, ...otel])
 }
 
 interface K8sObject {
@@ -270,6 +272,30 @@ describe('deployment files', () => {
         if (source.startsWith('./')) expect(existsSync(source), volume).toBe(true)
       }
     }
+  })
+
+  it('sends traces to a pinned Tempo that Grafana reads, in compose and in Kubernetes', async () => {
+    const tempoConfig = await readFile('tempo/tempo.yaml', 'utf8')
+    // kustomize reads files under k8s/ only: its copy must stay the same file.
+    expect(await readFile('k8s/tempo-config.yaml', 'utf8')).toBe(tempoConfig)
+    const tempo = parse(tempoConfig)
+    const otlpHttpPort = tempo.distributor.receivers.otlp.protocols.http.endpoint.split(':').at(-1)
+    const queryPort = String(tempo.server.http_listen_port)
+
+    const tempoService = compose.services.tempo!
+    expect(tempoService.image).toMatch(/^grafana\/tempo:\d+\.\d+\.\d+$/)
+    expect(Object.fromEntries(tempoService.volumes!.map((v) => v.split(':').slice(0, 2).reverse()))['/etc/tempo/tempo.yaml']).toBe('./tempo/tempo.yaml')
+    expect(app().environment).toMatchObject({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://tempo:${otlpHttpPort}` })
+    expect(compose.services.grafana!.environment!.TEMPO_URL).toBe(`http://tempo:${queryPort}`)
+    const datasources = parse(await readFile('grafana/provisioning/datasources/datasources.yml', 'utf8')).datasources
+    expect(datasources.find((source: any) => source.uid === 'tempo')).toMatchObject({ type: 'tempo', url: '${TEMPO_URL}' })
+
+    const tempoDeployment = byKind('Deployment', 'tempo').spec.template.spec
+    expect(tempoDeployment.containers[0].image).toBe(tempoService.image)
+    const configMap = byKind('ConfigMap', tempoDeployment.volumes.find((volume: any) => volume.configMap).configMap.name)
+    expect(configMap.data!['tempo.yaml']).toBe(tempoConfig)
+    expect(byKind('Service', 'tempo').spec.ports.map((p: any) => String(p.port))).toContain(otlpHttpPort)
+    expect(kubernetesEnvironment()).toMatchObject({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://tempo:${otlpHttpPort}` })
   })
 
   it('builds the image with the package.json scripts and runs the compiled service as non-root', async () => {

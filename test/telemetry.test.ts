@@ -230,7 +230,11 @@ describe('telemetry /metrics', () => {
     expect(seriesValue(exposition, 'nodejs_eventloop_delay_p99_seconds')).toBeGreaterThan(0)
     expect(seriesValue(exposition, 'nodejs_eventloop_utilization_ratio')).toBeGreaterThanOrEqual(0)
     expect(seriesValue(exposition, 'v8js_memory_heap_used_bytes', { v8js_heap_space_name: 'old_space' })).toBeGreaterThan(0)
-    expect(seriesValue(exposition, 'target_info', { service_name: 'telemetry-store' })).toBe(1)
+    // The resource NodeSDK detected: service, version, instance, host and process.
+    const targetInfo = exposition.split('\n').find((line) => line.startsWith('target_info{'))
+    for (const label of ['service_name="telemetry-store"', 'service_version="', 'service_instance_id="', 'host_name="', `process_pid="${process.pid}"`]) {
+      expect(targetInfo).toContain(label)
+    }
   })
 
   it('is scraped by a real Prometheus, which stores the values /metrics shows', async () => {

@@ -78,11 +78,31 @@ interface PanelSpec<TOptions> {
   /** The panel's datasource; by default its first query's. `null`: the panel has none (alert list). */
   datasource?: DataSourceRef | null
   min?: number
+  links?: Panel['links']
 }
+
+// Grafana Explore on the Tempo datasource, searching the upload server spans of the panel's range.
+const UPLOAD_TRACES_URL = `/explore?schemaVersion=1&orgId=1&panes=${encodeURIComponent(
+  JSON.stringify({
+    traces: {
+      datasource: 'tempo',
+      queries: [
+        {
+          refId: 'A',
+          datasource: { type: 'tempo', uid: 'tempo' },
+          queryType: 'traceql',
+          query: '{resource.service.name="telemetry-store" && kind=server && span.http.route=~"/v1/samples|/samples"}',
+          limit: 50,
+        },
+      ],
+      range: { from: '__FROM__', to: '__TO__' },
+    },
+  }),
+).replace('__FROM__', '${__from}').replace('__TO__', '${__to}')}`
 
 let nextId = 1
 function panel<TOptions extends object>(type: string, spec: PanelSpec<TOptions>): Panel {
-  const { title, description, gridPos, targets, options, unit, thresholds, datasource, min } = spec
+  const { title, description, gridPos, targets, options, unit, thresholds, datasource, min, links } = spec
   return {
     id: nextId++,
     type,
@@ -93,6 +113,7 @@ function panel<TOptions extends object>(type: string, spec: PanelSpec<TOptions>)
     ...(targets && { targets }),
     fieldConfig: { defaults: { ...(unit && { unit }), ...(thresholds && { thresholds }), ...(min !== undefined && { min }) }, overrides: [] },
     options: options as Record<string, unknown>,
+    ...(links && { links }),
   }
 }
 
@@ -231,7 +252,8 @@ export function serviceHealthDashboard(): Dashboard {
 
     timeseries({
       title: 'Upload latency',
-      description: 'p50, p95 and p99 of POST /v1/samples over 5 minutes, all instances (the recording rule SlowUploads reads).',
+      description: 'p50, p95 and p99 of POST /v1/samples over 5 minutes, all instances (the recording rule SlowUploads reads). The panel link opens the traces of uploads in the same time range (the Prometheus exporter writes no exemplars).',
+      links: [{ title: 'Upload traces in this time range (Tempo)', url: UPLOAD_TRACES_URL, type: 'link', icon: 'external link', tooltip: '', tags: [], asDropdown: false, includeVars: false, keepTime: false, targetBlank: false }],
       gridPos: { x: 0, ...row(16), w: 12 },
       targets: [0.5, 0.95, 0.99].map((q, index) =>
         promql(String.fromCharCode(65 + index), `histogram_quantile(${q}, job_le:telemetry_upload_duration_seconds_bucket:rate5m{job="telemetry-store"})`, `p${Math.round(q * 100)}`),

@@ -16,6 +16,8 @@ export interface ServiceOptions {
 
 export interface BenchService {
   baseUrl: string
+  /** Process id of the service (for its CPU time and memory in /proc). */
+  pid: number
   /** postgres:// URL of the database the service writes to. */
   databaseUrl: string
   /** Token of the embedded `local` device; undefined on --database-url (the bench adds one). */
@@ -44,6 +46,7 @@ export async function startBenchService(options: ServiceOptions): Promise<BenchS
   const tokenFile = localTokenPath(options.dataDir)
   return {
     baseUrl: service.ready.http as string,
+    pid: service.child.pid!,
     databaseUrl: options.databaseUrl ?? (service.ready.database as string),
     localToken: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined,
     peakRssBytes: () => processMemoryBytes(service.child.pid!, 'VmHWM'),

@@ -5,6 +5,7 @@ import { bodyFormatFor, countsByKind, decodeSamples, type CountsByKind } from '.
 import type { Pool } from '../db/pool.ts'
 import { writeSamples } from '../db/sample-writer.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
+import { decodedUploadAttributes, inSpan } from '../telemetry/tracing.ts'
 import type { AuthVariables } from './auth.ts'
 import type { UploadVariables } from './upload-observer.ts'
 import type { DeviceRateLimit } from './device-rate-limit.ts'
@@ -37,8 +38,12 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     if (!format) {
       throw new ApiError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(c.req.header('content-type') ?? '')} is not accepted; use one of: ${ACCEPTED_TYPES}`)
     }
-    const body = await readUploadBody(c.req.raw, options.maxBodyBytes)
-    const batch = decodeSamples(format, body)
+    const { body, batch } = await inSpan('upload.decode', async (span) => {
+      const body = await readUploadBody(c.req.raw, options.maxBodyBytes)
+      const batch = decodeSamples(format, body)
+      span.setAttributes(decodedUploadAttributes(format, body.length, countsByKind(batch)))
+      return { body, batch }
+    })
     c.set('decodedSamples', batch.count)
     if (batch.count > options.maxSamplesPerUpload) {
       throw new ApiError(413, 'too_many_samples', `the upload holds ${batch.count} samples, more than ${options.maxSamplesPerUpload}; split it into smaller batches`, {
@@ -53,7 +58,7 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     if (batch.count > 0) {
       const started = performance.now()
       try {
-        stored = await writeSamples(options.pool, c.get('device').id, batch)
+        stored = await inSpan('upload.write', () => writeSamples(options.pool, c.get('device').id, batch))
       } catch (error) {
         options.metrics.recordDbWrite((performance.now() - started) / 1000, databaseErrorType(error))
         throw databaseUnavailable(error, options.retryAfterSeconds)
