@@ -140,7 +140,9 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     session.closed = true
     await scheduler.release(session.id, async () => {
       backend.forget(session)
-      return db.execProtocolRaw(simpleQuery('ROLLBACK'))
+      // Sync first: a session that left mid-exchange (a Flush after an error) has the backend
+      // skipping everything up to the next Sync, the ROLLBACK included.
+      return db.execProtocolRaw(Buffer.concat([sync(), simpleQuery('ROLLBACK')]))
     })
     const names = [...connection.statementNames.values(), unnamedName(session)]
     await scheduler.submit(session.id, () => db.execProtocolRaw(closeStatements(names))).catch(() => undefined)
