@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { startEntry } from '../../src/cli/project-process.ts'
 import { localTokenPath } from '../../src/db/local-device.ts'
-import { readPasswordFile } from '../../src/db/embedded/sql-credentials.ts'
+import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
 export { PROJECT_DIR, spawnEntry as spawnTs } from '../../src/cli/project-process.ts'
 
@@ -61,7 +61,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   return {
     baseUrl: `http://127.0.0.1:${http.port}`,
     metricsUrl: typeof service.ready.metrics === 'string' ? service.ready.metrics : '',
-    databaseUrl: withEmbeddedPassword(service.ready.database as string, dataDir, options.env?.EMBEDDED_PG_PASSWORD),
+    databaseUrl: withPostgresPassword(service.ready.database as string, dataDir, options.env?.EMBEDDED_PG_PASSWORD),
     token: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '',
     dataDir,
     process: service.child,
@@ -70,15 +70,3 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   }
 }
 
-/**
- * The service logs its database URL with the password masked; on the embedded database the
- * tests log in like any SQL client, with the `postgres` password from DATA_DIR (or the one
- * they set).
- */
-function withEmbeddedPassword(logged: string, dataDir: string, configured: string | undefined): string {
-  const url = new URL(logged)
-  const password = configured ?? readPasswordFile(dataDir)
-  if (!url.password || password === undefined) return logged
-  url.password = encodeURIComponent(password)
-  return url.toString()
-}

@@ -35,6 +35,19 @@ export function readPasswordFile(dataDir: string): string | undefined {
   }
 }
 
+/**
+ * The service logs its database URL with the password masked; a local tool or test that has
+ * the same DATA_DIR logs in like any SQL client, with the `postgres` password from the file
+ * (or the one the operator set).
+ */
+export function withPostgresPassword(loggedUrl: string, dataDir: string, configured?: string): string {
+  const url = new URL(loggedUrl)
+  const password = configured ?? readPasswordFile(dataDir)
+  if (!url.password || password === undefined) return loggedUrl
+  url.password = encodeURIComponent(password)
+  return url.toString()
+}
+
 /** pg_authid's `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, as pg-gateway wants it. */
 export function parseScramVerifier(verifier: string | null | undefined): ScramSha256Data | undefined {
   const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier ?? '')
