@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
-import type pg from 'pg'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDevice } from '../src/db/devices.ts'
 import { fixture } from './support/fixtures.ts'
@@ -14,7 +14,7 @@ import { startService, temporaryDir, type RunningService } from './support/servi
 import { dataRows, errorCode, message, wire, WireClient } from './support/wire-client.ts'
 
 const IDLE_IN_TRANSACTION_MS = 2000
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+const MAX_MESSAGE_BYTES = 48 * 1024 * 1024
 const READER_PASSWORD = 'reader pass word'
 
 let service: RunningService
@@ -273,8 +273,38 @@ describe('a robust protocol', () => {
     expect((await sql.query('select 1 as n')).rows).toEqual([{ n: 1 }])
   })
 
-  it('runs a message just below the limit', async () => {
-    const text = 'x'.repeat(MAX_MESSAGE_BYTES - 100)
+  it('frames a large message in linear time: /healthz stays quick while a client sends 40 MiB (it took seconds)', async () => {
+    const client = await WireClient.connect(service.databaseUrl)
+    const size = 40 * 1024 * 1024
+    const header = Buffer.alloc(5)
+    header.write('Q')
+    header.writeInt32BE(size + 4, 1)
+    client.send(header)
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    let sending = true
+    const sent = (async () => {
+      // All but the last chunk: framing is measured, the statement itself never runs.
+      for (let offset = 0; offset + chunk.length < size; offset += chunk.length) {
+        if (!client.socket.write(chunk)) await new Promise((resolve) => client.socket.once('drain', resolve))
+      }
+      sending = false
+    })()
+    const latencies: number[] = []
+    while (sending) {
+      const started = performance.now()
+      expect((await fetch(`${service.baseUrl}/healthz`)).status).toBe(200)
+      latencies.push(performance.now() - started)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await sent
+    client.socket.destroy()
+    expect(latencies.length).toBeGreaterThan(3)
+    expect(Math.max(...latencies)).toBeLessThan(1000)
+    expect((await sql.query('select 1 as n')).rows).toEqual([{ n: 1 }])
+  })
+
+  it('runs a 4 MiB message', async () => {
+    const text = 'x'.repeat(4 * 1024 * 1024)
     const result = await sql.query(`select length('${text}') as n`)
     expect(result.rows[0].n).toBe(text.length)
   })
@@ -313,15 +343,26 @@ describe('a robust protocol', () => {
 })
 
 describe('cancel', () => {
+  /**
+   * Another client holds the backend in an open transaction and keeps it busy (so the
+   * idle-in-transaction timeout does not end it): any other statement waits its turn.
+   */
+  async function holdBackend(): Promise<() => Promise<void>> {
+    const holder = await sqlClient(service.databaseUrl)
+    await holder.query('begin')
+    const keepBusy = setInterval(() => void holder.query('select 1').catch(() => undefined), 300)
+    return async () => {
+      clearInterval(keepBusy)
+      await holder.query('rollback').catch(() => undefined)
+      await holder.end()
+    }
+  }
+
   it("psql's Ctrl-C cancels its statement while it waits for its turn (57014)", async () => {
     const session = interactivePsql()
     session.send("select 'connected';")
     await expect.poll(() => session.output.stdout, { timeout: 10_000 }).toMatch(/connected/)
-    // Another client holds the backend in an open transaction and keeps it busy (so the
-    // idle-in-transaction timeout does not end it): psql's next statement waits its turn.
-    const holder = await sqlClient(service.databaseUrl)
-    await holder.query('begin')
-    const keepBusy = setInterval(() => void holder.query('select 1').catch(() => undefined), 300)
+    const release = await holdBackend()
     try {
       session.send("select 'should not run';")
       await new Promise((resolve) => setTimeout(resolve, 300))
@@ -329,10 +370,42 @@ describe('cancel', () => {
       await expect.poll(() => session.output.stderr, { timeout: 1500 }).toMatch(/canceling statement due to user request/)
       expect(session.output.stdout).not.toMatch(/should not run/)
     } finally {
-      clearInterval(keepBusy)
-      await holder.query('rollback').catch(() => undefined)
-      await holder.end()
+      await release()
       await session.quit()
+    }
+  })
+
+  it("node-postgres' cancel and psycopg2's connection.cancel() do the same", async () => {
+    const victim = await sqlClient(service.databaseUrl)
+    const release = await holdBackend()
+    try {
+      const waiting = victim.query("select 'should not run'")
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const canceller = new pg.Client(service.databaseUrl)
+      // node-postgres' own API: a second Client object sends the CancelRequest for the first.
+      // (Public, but not in @types/pg.)
+      const cancel = (canceller as unknown as { cancel(client: pg.Client, query: unknown): void }).cancel.bind(canceller)
+      cancel(victim, (victim as unknown as { activeQuery: unknown }).activeQuery)
+      await expect(waiting).rejects.toMatchObject({ code: '57014' })
+
+      const script = `
+import sys, threading, psycopg2
+conn = psycopg2.connect(sys.argv[1])
+threading.Timer(0.3, conn.cancel).start()
+try:
+    conn.cursor().execute("select 'should not run'")
+    print("ran")
+except psycopg2.errors.QueryCanceled as error:
+    print("cancelled", error.pgcode)
+`
+      const child = spawn('/usr/bin/python3', ['-c', script, service.databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let stdout = ''
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      await new Promise((resolve) => child.once('exit', resolve))
+      expect(stdout.trim()).toBe('cancelled 57014')
+    } finally {
+      await release()
+      await victim.end()
     }
   })
 })

@@ -105,7 +105,8 @@ export class WireClient {
     const first = Buffer.from(`n,,${clientFirstBare}`)
     const length = Buffer.alloc(4)
     length.writeInt32BE(first.length)
-    await this.until('R') // AuthenticationSASL
+    const request = (await this.until('R')).at(-1)!
+    if (request.body.readInt32BE(0) === 0) return // AuthenticationOk: a server without passwords
     this.send(message('p', Buffer.concat([cstring('SCRAM-SHA-256'), length, first])))
     const serverFirst = (await this.until('R')).at(-1)!.body.subarray(4).toString()
     const fields = Object.fromEntries(serverFirst.split(',').map((field) => [field[0], field.slice(2)]))
