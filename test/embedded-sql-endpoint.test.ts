@@ -498,4 +498,20 @@ describe('listening beyond loopback', () => {
       fs.rmSync(dataDir, { recursive: true, force: true })
     }
   })
+
+  it('works with the password the operator set, and then writes no password file', async () => {
+    const password = "operator's p@ss/word"
+    const other = await startService({ env: { EMBEDDED_PG_HOST: '0.0.0.0', EMBEDDED_PG_PASSWORD: password } })
+    try {
+      expect(fs.existsSync(path.join(other.dataDir, 'postgres.password'))).toBe(false)
+      expect(decodeURIComponent(new URL(other.databaseUrl).password)).toBe(password)
+      const client = await sqlClient(other.databaseUrl)
+      expect((await client.query('select current_user')).rows).toEqual([{ current_user: 'postgres' }])
+      await client.end()
+      expect(other.output()).not.toContain(password)
+    } finally {
+      expect(await other.stop()).toBe(0)
+      fs.rmSync(other.dataDir, { recursive: true, force: true })
+    }
+  })
 })
