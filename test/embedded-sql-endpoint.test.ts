@@ -148,6 +148,22 @@ describe('session isolation: no client changes another session, or ingest', () =
     }
   })
 
+  it('keeps a SET that is prepared in one exchange and executed in a later one in its session', async () => {
+    const client = await WireClient.connect(service.databaseUrl)
+    try {
+      client.send(wire.parse('setter', 'set default_transaction_read_only = on'), wire.sync())
+      await client.until('Z')
+      client.send(wire.bind('', 'setter'), wire.execute(''), wire.sync())
+      expect(errorCode(await client.until('Z'))).toBeUndefined()
+      expect(await uploadFixture(await newDevice())).toBe(200)
+      expect((await sql.query("select current_setting('default_transaction_read_only') as ro")).rows).toEqual([{ ro: 'off' }])
+      client.send(wire.query("select current_setting('default_transaction_read_only')"))
+      expect(dataRows(await client.until('Z'))).toEqual([['on']])
+    } finally {
+      client.end()
+    }
+  })
+
   it("keeps each connection's unnamed prepared statement its own (A used to get B's columns)", async () => {
     const a = await WireClient.connect(service.databaseUrl)
     const b = await WireClient.connect(service.databaseUrl)

