@@ -470,7 +470,7 @@ except psycopg2.Error as error:
     expect(stdout.split('\n')).toEqual(["params (42, 'text')", 'prepared 42', 'named 300 700', "copy '1\\tone\\n2\\ttwo\\n'", 'reader 42501', ''])
   })
 
-  it('pgbench: several clients with a custom script for a bounded time while uploads run, every upload 200', async () => {
+  it('pgbench: four clients with a custom script for 30 s while uploads run, every upload 200', async () => {
     const device = await newDevice()
     expect(await uploadFixture(device)).toBe(200)
     const script = path.join(scratch, 'bench.sql')
@@ -484,7 +484,7 @@ select :id::bigint * 2;
     const url = new URL(service.databaseUrl)
     const bench = spawn(
       '/usr/lib/postgresql/15/bin/pgbench',
-      ['-n', '-c', '4', '-j', '2', '-T', '10', '-f', script, '-h', url.hostname, '-p', url.port, '-U', 'postgres', 'postgres'],
+      ['-n', '-c', '4', '-j', '2', '-T', '30', '-f', script, '-h', url.hostname, '-p', url.port, '-U', 'postgres', 'postgres'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) } },
     )
     let output = ''

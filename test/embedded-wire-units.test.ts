@@ -1,12 +1,18 @@
 // The embedded SQL endpoint's own pieces at their own level: the frame guard (what reaches
 // pg-gateway), the scheduler with a fake backend (whose exchange runs when), and the COPY
 // translation. The real endpoint with real clients is embedded-sql-endpoint.test.ts.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { FrameGuard, FrameRejected } from '../src/db/embedded/frame-guard.ts'
 import { ExchangeCancelled, SessionScheduler } from '../src/db/embedded/session-scheduler.ts'
 import { translateCopy, unsafeCopy } from '../src/db/embedded/copy-translation.ts'
 import { readyForQuery, simpleQuery } from '../src/db/embedded/wire-protocol.ts'
+import { parseScramVerifier, postgresPassword, SqlCredentials } from '../src/db/embedded/sql-credentials.ts'
+import { mayChangeSession } from '../src/db/embedded/session-state.ts'
 
 function startup(): Buffer {
   const body = Buffer.from('user\0postgres\0\0')
@@ -167,5 +173,59 @@ describe('COPY translation', () => {
     expect(unsafeCopy('select 1; copy t from stdin')).toMatch(/on their own/)
     expect(unsafeCopy("copy t from '/dev/blob'")).toMatch(/reserved/)
     expect(unsafeCopy('select 1')).toBeUndefined()
+  })
+})
+
+/** What a client sends to prove `password` (RFC 5802), for the server's check. */
+function clientProof(password: string, salt: string, iterations: number, authMessage: string): string {
+  const salted = crypto.pbkdf2Sync(password, Buffer.from(salt, 'base64'), iterations, 32, 'sha256')
+  const clientKey = crypto.createHmac('sha256', salted).update('Client Key').digest()
+  const storedKey = crypto.createHash('sha256').update(clientKey).digest()
+  const signature = crypto.createHmac('sha256', storedKey).update(authMessage).digest()
+  return Buffer.from(clientKey.map((byte, i) => byte ^ signature[i]!)).toString('base64')
+}
+
+describe('SQL credentials', () => {
+  const noRoles = async () => undefined
+
+  it("tells the file password from the pool's in-memory one, and refuses a wrong one", async () => {
+    const credentials = await SqlCredentials.create('file password')
+    const check = async (password: string) => {
+      const data = await credentials.scramFor('postgres', noRoles)
+      const authMessage = 'n=postgres,r=abc,r=abcdef,s=salt,i=4096,c=biws,r=abcdef'
+      return credentials.verify({ username: 'postgres', authMessage, clientProof: clientProof(password, data.salt, data.iterations, authMessage), scramSha256Data: data })
+    }
+    expect(await check('file password')).toBe('client')
+    expect(await check(credentials.internalPassword)).toBe('internal')
+    expect(await check('wrong')).toBe(false)
+  })
+
+  it("reads pg_authid's SCRAM verifiers, and nothing else", () => {
+    expect(parseScramVerifier('SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy')).toEqual({ iterations: 4096, salt: 'c2FsdA==', storedKey: 'c3RvcmVk', serverKey: 'c2VydmVy' })
+    expect(parseScramVerifier('md5abcdef')).toBeUndefined()
+    expect(parseScramVerifier(null)).toBeUndefined()
+  })
+
+  it('writes the generated password once, mode 0600, and keeps it across starts', () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'credentials-'))
+    try {
+      const first = postgresPassword(dataDir, undefined)
+      expect(fs.statSync(first.file!).mode & 0o777).toBe(0o600)
+      expect(postgresPassword(dataDir, undefined).password).toBe(first.password)
+      expect(postgresPassword(dataDir, 'chosen')).toEqual({ password: 'chosen', file: undefined })
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('which SQL may change session state', () => {
+  it('notices SET, RESET, DISCARD, set_config, roles, DO and CALL; not a plain query', () => {
+    for (const sql of ['SET timezone = 1', 'reset all', 'discard all', "select set_config('a', 'b', false)", 'set role x', 'do $$ begin end $$', 'call p()', 'begin; set local x = 1']) {
+      expect(mayChangeSession(sql)).toBe(true)
+    }
+    for (const sql of ['select count(*) from location_samples', "select * from places('2024-01-01', now())", 'insert into t values (1)']) {
+      expect(mayChangeSession(sql)).toBe(false)
+    }
   })
 })
