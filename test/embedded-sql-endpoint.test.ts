@@ -319,6 +319,24 @@ describe('a robust protocol', () => {
     expect((await sql.query('select 1 as n')).rows).toEqual([{ n: 1 }])
   })
 
+  it('stops reading a connection whose work waits for its turn (the kernel holds what it sends ahead)', async () => {
+    const holder = await sqlClient(service.databaseUrl)
+    await holder.query('begin')
+    const client = await WireClient.connect(service.databaseUrl)
+    try {
+      // 32 MiB of queries, sent while another session's transaction holds the backend.
+      const query = wire.query(`select 1 -- ${'x'.repeat(64 * 1024)}`)
+      for (let i = 0; i < 512; i++) client.socket.write(query)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      // Loopback socket buffers take a few MiB; the rest stays with the sender, unread.
+      expect(client.socket.writableLength).toBeGreaterThan(16 * 1024 * 1024)
+    } finally {
+      client.socket.destroy()
+      await holder.query('rollback')
+      await holder.end()
+    }
+  })
+
   it('runs a 4 MiB message', async () => {
     const text = 'x'.repeat(4 * 1024 * 1024)
     const result = await sql.query(`select length('${text}') as n`)
