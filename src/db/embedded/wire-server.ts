@@ -87,7 +87,7 @@ interface Connection {
   statementCounter: number
   /** Transaction status of the last ReadyForQuery sent. */
   status: 'I' | 'T' | 'E'
-  copyIn: { command: CopyCommand; chunks: Buffer[]; bytes: number; failed: string | undefined } | undefined
+  copyIn: { command: CopyCommand; chunks: Buffer[]; bytes: number; failed: { code: string; text: string } | undefined } | undefined
   terminated: boolean
 }
 
@@ -241,24 +241,24 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     switch (message.type) {
       case 'd':
         copyIn.bytes += message.bytes.length - 5
-        if (copyIn.bytes > MAX_COPY_IN_BYTES) copyIn.failed ??= `COPY FROM STDIN carried more than ${MAX_COPY_IN_BYTES} bytes, the embedded server's limit`
+        if (copyIn.bytes > MAX_COPY_IN_BYTES) copyIn.failed ??= { code: '54000', text: `COPY FROM STDIN carried more than ${MAX_COPY_IN_BYTES} bytes, the embedded server's limit` }
         else copyIn.chunks.push(message.bytes.subarray(5))
         return NOTHING
       case 'c':
         if (copyIn.failed) break
         return runCopyIn(connection)
       case 'f':
-        copyIn.failed ??= `COPY from stdin failed: ${message.bytes.toString('utf8', 5, Math.max(5, message.bytes.indexOf(0, 5)))}`
+        copyIn.failed ??= { code: '57014', text: `COPY from stdin failed: ${message.bytes.toString('utf8', 5, Math.max(5, message.bytes.indexOf(0, 5)))}` }
         break
       case 'H':
       case 'S':
         return NOTHING // PostgreSQL ignores Flush and Sync during COPY IN
       default:
-        copyIn.failed ??= `unexpected message type "${message.type}" during COPY from stdin`
+        copyIn.failed ??= { code: '08P01', text: `unexpected message type "${message.type}" during COPY from stdin` }
         break
     }
     connection.copyIn = undefined
-    return Buffer.concat([errorResponse('ERROR', '57014', copyIn.failed!), readyForQuery(connection.status)])
+    return Buffer.concat([errorResponse('ERROR', copyIn.failed!.code, copyIn.failed!.text), readyForQuery(connection.status)])
   }
 
   function onMessage(connection: Connection, message: FrontendMessage): Uint8Array | Promise<Uint8Array> {
