@@ -20,6 +20,10 @@ export interface Config {
    * (PostgreSQL's fsync = on). `off` is unsafe: a power loss can lose acknowledged uploads.
    */
   embeddedFsync: boolean
+  /** The `postgres` password on the embedded SQL port; unset: generated into DATA_DIR/postgres.password. */
+  embeddedPgPassword: string | undefined
+  /** A protocol message declaring more bytes than this ends its connection (54000). */
+  embeddedMaxMessageBytes: number
   /** Counted after gunzip, so a small gzip bomb cannot expand past it. */
   maxBodyBytes: number
   dbPoolSize: number
@@ -132,6 +136,8 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', 5433),
     embeddedIdleInTransactionTimeoutMs: duration(env, 'EMBEDDED_IDLE_IN_TRANSACTION_TIMEOUT', 5_000),
     embeddedFsync: onOff(env, 'EMBEDDED_FSYNC', true),
+    embeddedPgPassword: nonEmpty(env.EMBEDDED_PG_PASSWORD),
+    embeddedMaxMessageBytes: integer(env, 'EMBEDDED_PG_MAX_MESSAGE_BYTES', 64 * MiB, { min: 64 * 1024, max: 1024 * MiB }),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * MiB, { min: 1024 }),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 8, { min: 1, max: 1000 }),
     dbConnectTimeoutMs: duration(env, 'DB_CONNECT_TIMEOUT', 5_000),
@@ -156,6 +162,11 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     retainRawMs: durationOrForever(env, 'RETAIN_RAW'),
     retainAggregatesMs: durationOrForever(env, 'RETAIN_AGGREGATES'),
     otel: otelConfig(env),
+  }
+  // A generated password sits in a file any local process of the same user can read; beyond
+  // loopback the SQL port is reachable by others, so the operator chooses the password.
+  if (!config.databaseUrl && !isLoopback(config.embeddedPgHost) && !config.embeddedPgPassword) {
+    throw new ConfigError(`EMBEDDED_PG_HOST=${config.embeddedPgHost} listens beyond loopback: set EMBEDDED_PG_PASSWORD to the password SQL clients must give, or keep the default 127.0.0.1`)
   }
   // An upload larger than the bucket could never pass the rate limit, however long it waited.
   if (config.rateLimitBurstSamples < config.maxSamplesPerUpload) {
@@ -213,6 +224,10 @@ function ratio(env: Env, name: string, fallback: number): number {
 
 function dataDir(env: Env): string {
   return path.resolve(env.DATA_DIR?.trim() || './data')
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -54,7 +54,7 @@ describe('the file system layer syncs every commit before it is answered', () =>
     const dataDir = temporaryDir()
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }))
     const syncs: SyncCall[] = []
-    const database = await startEmbeddedDatabase({ dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 5000, fsync, onSync: (call) => syncs.push(call), logger })
+    const database = await startEmbeddedDatabase({ dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 5000, maxMessageBytes: 64 * 1024 * 1024, password: undefined, fsync, onSync: (call) => syncs.push(call), logger })
     cleanups.push(() => database.close())
     const pool = createPool(database.url, { dbPoolSize: 4, dbConnectTimeoutMs: 5000 }, logger)
     cleanups.push(() => pool.end())

@@ -13,7 +13,7 @@ let database: EmbeddedDatabase
 
 beforeAll(async () => {
   dataDir = temporaryDir()
-  database = await startEmbeddedDatabase({ dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 5000, fsync: true, logger: createLogger({ logLevel: 'silent' }) })
+  database = await startEmbeddedDatabase({ dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 5000, maxMessageBytes: 64 * 1024 * 1024, password: undefined, fsync: true, logger: createLogger({ logLevel: 'silent' }) })
 })
 
 afterAll(async () => {

@@ -28,7 +28,7 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
     return benchDatabase('server', pool, undefined, async () => pool.end())
   }
   // The service's own embedded database: the same engine, extensions and settings.
-  const embedded = await startEmbeddedDatabase({ dataDir: options.dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 30_000, fsync: options.fsync ?? true, logger: options.logger })
+  const embedded = await startEmbeddedDatabase({ dataDir: options.dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 30_000, maxMessageBytes: 64 * 1024 * 1024, password: undefined, fsync: options.fsync ?? true, logger: options.logger })
   const pool = createPool(embedded.url, poolConfig, options.logger)
   const close = async (): Promise<void> => {
     await pool.end()

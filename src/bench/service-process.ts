@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import { processMemoryBytes, startEntry } from '../cli/project-process.ts'
 import { localTokenPath } from '../db/local-device.ts'
+import { withPostgresPassword } from '../db/embedded/sql-credentials.ts'
 
 export interface ServiceOptions {
   dataDir: string
@@ -47,7 +48,7 @@ export async function startBenchService(options: ServiceOptions): Promise<BenchS
   return {
     baseUrl: service.ready.http as string,
     pid: service.child.pid!,
-    databaseUrl: options.databaseUrl ?? (service.ready.database as string),
+    databaseUrl: options.databaseUrl ?? withPostgresPassword(service.ready.database as string, options.dataDir),
     localToken: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined,
     peakRssBytes: () => processMemoryBytes(service.child.pid!, 'VmHWM'),
     async stop() {

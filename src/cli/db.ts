@@ -4,6 +4,7 @@
 // stopped and started on its own. It applies the migrations and runs TimescaleDB's jobs
 // (nothing else would: the service leaves them to the server when DATABASE_URL is set).
 import { loadConfig } from '../config.ts'
+import { redactedUrl } from '../db/database.ts'
 import { startJobRunner } from '../db/job-runner.ts'
 import { openPreparedDatabase, reportFailure, stopOnSignals } from '../lifecycle.ts'
 import { createLogger } from '../logger.ts'
@@ -15,7 +16,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config)
   const database = await openPreparedDatabase(config, logger)
   const jobs = startJobRunner(database.pool, logger)
-  logger.info({ url: database.url, dataDir: config.dataDir }, 'database ready')
+  // Masked: the URL carries this process's own password; SQL clients use DATA_DIR/postgres.password.
+  logger.info({ url: redactedUrl(database.url), dataDir: config.dataDir }, 'database ready')
 
   stopOnSignals(async (signal) => {
     logger.info({ signal }, 'stopping the database')

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { readLockHolder } from './embedded/data-dir-lock.ts'
 import { embeddedUrl, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/index.ts'
+import { readPasswordFile } from './embedded/sql-credentials.ts'
 import { createPool, type Pool } from './pool.ts'
 
 export interface Database {
@@ -24,7 +25,7 @@ export async function openDatabase(config: Config, logger: Logger, { reuseRunnin
   if (!url) {
     const running = reuseRunning ? readLockHolder(config.dataDir) : undefined
     if (running?.host && running.port) {
-      url = embeddedUrl(running.host, running.port)
+      url = embeddedUrl(running.host, running.port, config.embeddedPgPassword ?? readPasswordFile(config.dataDir))
     } else {
       embedded = await startEmbeddedDatabase({
         dataDir: config.dataDir,
@@ -33,6 +34,8 @@ export async function openDatabase(config: Config, logger: Logger, { reuseRunnin
         port: reuseRunning ? 0 : config.embeddedPgPort,
         idleInTransactionTimeoutMs: config.embeddedIdleInTransactionTimeoutMs,
         fsync: config.embeddedFsync,
+        maxMessageBytes: config.embeddedMaxMessageBytes,
+        password: config.embeddedPgPassword,
         logger,
       })
       url = embedded.url

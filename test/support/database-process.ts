@@ -2,6 +2,7 @@
 // test can stop it, kill it and start it again under a running service.
 import type { ChildProcess } from 'node:child_process'
 import { startEntry } from '../../src/cli/project-process.ts'
+import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
 export interface DatabaseProcess {
   url: string
@@ -19,7 +20,7 @@ export async function startDatabaseProcess(options: { dataDir: string; port: num
     timeoutMs: options.timeoutMs ?? 90_000,
   })
   return {
-    url: database.ready.url as string,
+    url: withPostgresPassword(database.ready.url as string, options.dataDir),
     process: database.child,
     async stop(signal) {
       const { code, signal: ended } = await database.stop(signal)

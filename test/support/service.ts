@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { startEntry } from '../../src/cli/project-process.ts'
 import { localTokenPath } from '../../src/db/local-device.ts'
+import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
 export { PROJECT_DIR, spawnEntry as spawnTs } from '../../src/cli/project-process.ts'
 
@@ -60,7 +61,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   return {
     baseUrl: `http://127.0.0.1:${http.port}`,
     metricsUrl: typeof service.ready.metrics === 'string' ? service.ready.metrics : '',
-    databaseUrl: service.ready.database as string,
+    databaseUrl: withPostgresPassword(service.ready.database as string, dataDir, options.env?.EMBEDDED_PG_PASSWORD),
     token: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : '',
     dataDir,
     process: service.child,
@@ -68,3 +69,4 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     output: service.output,
   }
 }
+

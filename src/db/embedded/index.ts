@@ -11,11 +11,14 @@ import { acquireDataDirLock } from './data-dir-lock.ts'
 import { DurableNodeFS, type SyncCall } from './durable-fs.ts'
 import { describeEngineFailure, guardEngine, type EngineHealth } from './engine-health.ts'
 import { MEMORY_BOUNDS_SQL } from './memory-bounds.ts'
+import { postgresPassword, SqlCredentials } from './sql-credentials.ts'
 import { serveWireProtocol, type WireServer } from './wire-server.ts'
 
 export interface EmbeddedDatabase {
-  /** postgres:// URL of the wire server, for `pg`, psql and Grafana. */
+  /** postgres:// URL of the wire server for this process's own pool (with its in-memory password). */
   url: string
+  /** Where the `postgres` password for SQL clients is kept; undefined when EMBEDDED_PG_PASSWORD sets it. */
+  passwordFile: string | undefined
   /** The engine itself, for what only its own API offers (the benchmark's bulk path). */
   pglite: PGlite
   pgdataDir: string
@@ -34,6 +37,9 @@ export interface EmbeddedOptions {
   fsync: boolean
   /** Sees every sync made (tests count them). */
   onSync?: (call: SyncCall) => void
+  maxMessageBytes: number
+  /** EMBEDDED_PG_PASSWORD; unset: generated into DATA_DIR/postgres.password. */
+  password: string | undefined
   logger: Logger
 }
 
@@ -53,12 +59,21 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
     await db.exec('set client_min_messages = notice; set log_min_messages = warning')
     await db.exec(MEMORY_BOUNDS_SQL)
     health = guardEngine(db, files, options.dataDir)
-    const server = await serveWireProtocol(db, { ...options, logger: options.logger })
+    // Logins other than postgres run under SET SESSION AUTHORIZATION, which a superuser
+    // backend lets a session undo; dynamic SQL (DO blocks, plpgsql functions of its own) would
+    // let it build the statement that does past the server's check of the SQL text. Reading
+    // and ingesting need neither; the owner (postgres) keeps both.
+    await db.exec('revoke usage on language plpgsql from public')
+    const { password, file: passwordFile } = postgresPassword(options.dataDir, options.password)
+    const credentials = await SqlCredentials.create(password)
+    const server = await serveWireProtocol(db, { ...options, credentials, logger: options.logger })
     lock.publish({ host: server.host, port: server.port })
+    options.logger.info({ user: 'postgres', passwordFile: passwordFile ?? 'EMBEDDED_PG_PASSWORD' }, 'embedded database: SQL clients log in with SCRAM-SHA-256')
     const opened = db
     const engineHealth = health
     return {
-      url: embeddedUrl(server.host, server.port),
+      url: embeddedUrl(server.host, server.port, credentials.internalPassword),
+      passwordFile,
       pglite: opened,
       pgdataDir,
       server,
@@ -79,6 +94,7 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
   }
 }
 
-export function embeddedUrl(host: string, port: number): string {
-  return `postgres://postgres@${host.includes(':') ? `[${host}]` : host}:${port}/postgres`
+export function embeddedUrl(host: string, port: number, password: string | undefined): string {
+  const credentials = password === undefined ? 'postgres' : `postgres:${encodeURIComponent(password)}`
+  return `postgres://${credentials}@${host.includes(':') ? `[${host}]` : host}:${port}/postgres`
 }

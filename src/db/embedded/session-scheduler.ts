@@ -1,23 +1,27 @@
 // PGlite is one PostgreSQL session. Many clients (the service's pool, psql, Grafana) share
 // it, so this scheduler decides whose work runs next:
 //
-// - Work is a client's "unit": its messages up to a Sync or simple Query, which PostgreSQL
-//   answers with ReadyForQuery. Units run one at a time, first come first served, so a
+// - Work is a client's exchange: its messages up to a Sync or simple Query, which PostgreSQL
+//   answers with ReadyForQuery. Exchanges run one at a time, first come first served, so a
 //   client querying in a loop and the service's uploads both make progress.
-// - A client whose unit leaves a transaction open (ReadyForQuery 'T' or 'E') owns the
-//   session until it ends that transaction: other clients' statements would otherwise run
-//   inside it. Only the owner's units run meanwhile.
-// - An owner that goes quiet for `idleInTransactionTimeoutMs` is cut off (like PostgreSQL's
-//   idle_in_transaction_session_timeout) and its transaction rolled back, so a forgotten
-//   `BEGIN` in psql cannot stall ingestion for longer than that.
-import { lastReadyStatus, simpleQuery } from './wire-protocol.ts'
+// - A client whose exchange leaves a transaction open (ReadyForQuery 'T' or 'E', or no
+//   ReadyForQuery yet) owns the session until it ends that transaction: other clients'
+//   statements would otherwise run inside it. Only the owner's exchanges run meanwhile.
+// - An owner that goes quiet for `idleInTransactionTimeoutMs` is reported (like PostgreSQL's
+//   idle_in_transaction_session_timeout) so the server can end it and roll back, and a
+//   forgotten `BEGIN` in psql cannot stall ingestion for longer than that.
+//
+// The scheduler runs tasks, not bytes: a task does one exchange on the backend (switching
+// session state in, running the messages, COPY) and resolves with the backend's answer.
+import { lastReadyStatus } from './wire-protocol.ts'
 
-type Execute = (bytes: Uint8Array) => Promise<Uint8Array>
+/** One exchange on the backend; resolves with the protocol answer (ending in ReadyForQuery, or not yet). */
+export type Task = () => Promise<Uint8Array>
 
 interface Work {
   sessionId: number
-  bytes: Uint8Array
-  resolve(response: Buffer): void
+  task: Task
+  resolve(response: Uint8Array): void
   reject(error: unknown): void
 }
 
@@ -27,6 +31,11 @@ export interface SchedulerOptions {
   onIdleInTransaction(sessionId: number): void
 }
 
+/** The session's queued exchange was cancelled (CancelRequest) before it ran. */
+export class ExchangeCancelled extends Error {
+  override name = 'ExchangeCancelled'
+}
+
 export class SessionScheduler {
   private readonly queue: Work[] = []
   /** The session whose transaction is open, if any. */
@@ -34,33 +43,49 @@ export class SessionScheduler {
   private running = false
   private idleTimer: NodeJS.Timeout | undefined
 
-  constructor(
-    private readonly execute: Execute,
-    private readonly options: SchedulerOptions,
-  ) {}
+  constructor(private readonly options: SchedulerOptions) {}
 
-  /** Runs one unit of a session's work when its turn comes; resolves with the raw response. */
-  submit(sessionId: number, bytes: Uint8Array): Promise<Buffer> {
+  /** Runs one exchange of a session when its turn comes. */
+  submit(sessionId: number, task: Task): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ sessionId, bytes, resolve, reject })
+      this.queue.push({ sessionId, task, resolve, reject })
       void this.pump()
     })
   }
 
+  /** The session whose transaction holds the backend, if any. */
+  get transactionOwner(): number | undefined {
+    return this.owner
+  }
+
+  /** Drops the session's exchanges that have not started; true when there was one. */
+  cancel(sessionId: number): boolean {
+    let cancelled = false
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      if (this.queue[i]!.sessionId !== sessionId) continue
+      this.queue.splice(i, 1)[0]!.reject(new ExchangeCancelled('canceling statement due to user request'))
+      cancelled = true
+    }
+    return cancelled
+  }
+
   /**
-   * A session is gone: its queued work is dropped and, if it owned the transaction, the
-   * transaction is rolled back before anyone else runs.
+   * A session is gone: its queued work is dropped and, if it owned the transaction, `rollback`
+   * runs before anyone else does.
    */
-  async release(sessionId: number): Promise<void> {
+  async release(sessionId: number, rollback: Task): Promise<void> {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i]!.sessionId === sessionId) this.queue.splice(i, 1)[0]!.reject(new Error('session closed'))
     }
     if (this.owner !== sessionId) return
     await new Promise<void>((resolve) => {
       // At the front: the owner's turn is next anyway, and nobody else may run before it.
-      this.queue.unshift({ sessionId, bytes: simpleQuery('ROLLBACK'), resolve: () => resolve(), reject: () => resolve() })
+      this.queue.unshift({ sessionId, task: rollback, resolve: () => resolve(), reject: () => resolve() })
       void this.pump()
     })
+    // Whatever the rollback answered, the departed session owns nothing any more.
+    if (this.owner === sessionId) this.owner = undefined
+    void this.pump()
   }
 
   get waiting(): number {
@@ -76,14 +101,17 @@ export class SessionScheduler {
     if (this.running) return
     this.running = true
     try {
-      for (let work = this.next(); work; work = this.next()) {
+      for (;;) {
+        // PGlite runs an exchange to its end on this thread. Before the next one, let the
+        // event loop read sockets: a CancelRequest for queued work, /healthz, new logins.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        const work = this.next()
+        if (!work) break
         clearTimeout(this.idleTimer)
         try {
-          // Copied at once: PGlite may hand back a view of its own buffer, which the next
-          // unit (started before this one's reader gets to run) would overwrite.
-          const response = Buffer.from(await this.execute(work.bytes))
-          // No ReadyForQuery (Flush, COPY in progress): the exchange is not over, keep the turn.
+          const response = await work.task()
           const status = lastReadyStatus(response)
+          // No ReadyForQuery (Flush): the exchange is not over, the session keeps its turn.
           this.owner = status === 'I' ? undefined : work.sessionId
           work.resolve(response)
         } catch (error) {

@@ -1,49 +1,16 @@
 // The few pieces of the PostgreSQL v3 wire protocol the embedded server must understand
-// itself: framing, the startup handshake, and the prepared-statement names it rewrites.
-// Everything else passes through to PGlite untouched.
+// itself (pg-gateway does startup, authentication and framing): the messages it answers on
+// its own, and the prepared-statement names it rewrites. Everything else passes through to
+// PGlite untouched.
 
 export const SSL_REQUEST_CODE = 80877103
 export const GSSENC_REQUEST_CODE = 80877104
 export const CANCEL_REQUEST_CODE = 80877102
-export const PROTOCOL_VERSION_3 = 196608
 
 /** A frontend message after startup: type byte, then its bytes (type and length included). */
 export interface FrontendMessage {
   type: string
   bytes: Buffer
-}
-
-/** Splits complete typed messages off the front of `buffer`; returns them and the rest. */
-export function splitMessages(buffer: Buffer): { messages: FrontendMessage[]; rest: Buffer } {
-  const messages: FrontendMessage[] = []
-  let offset = 0
-  while (buffer.length - offset >= 5) {
-    const length = buffer.readInt32BE(offset + 1)
-    if (length < 4) throw new ProtocolViolation(`message length ${length} is below 4`)
-    if (buffer.length - offset < 1 + length) break
-    messages.push({ type: String.fromCharCode(buffer[offset]!), bytes: buffer.subarray(offset, offset + 1 + length) })
-    offset += 1 + length
-  }
-  return { messages, rest: buffer.subarray(offset) }
-}
-
-/** A startup-phase packet (no type byte), or undefined when not all of it has arrived. */
-export function readStartupPacket(buffer: Buffer): { code: number; parameters: Map<string, string>; size: number } | undefined {
-  if (buffer.length < 8) return undefined
-  const size = buffer.readInt32BE(0)
-  if (size < 8 || size > 10_000) throw new ProtocolViolation(`startup packet length ${size} is out of range`)
-  if (buffer.length < size) return undefined
-  const code = buffer.readInt32BE(4)
-  const parameters = new Map<string, string>()
-  if (code === PROTOCOL_VERSION_3) {
-    const fields = buffer.subarray(8, size - 1).toString('utf8').split('\0')
-    for (let i = 0; i + 1 < fields.length; i += 2) parameters.set(fields[i]!, fields[i + 1]!)
-  }
-  return { code, parameters, size }
-}
-
-export class ProtocolViolation extends Error {
-  override name = 'ProtocolViolation'
 }
 
 function message(type: string, body: Buffer): Buffer {
@@ -55,10 +22,6 @@ function message(type: string, body: Buffer): Buffer {
 
 function cstrings(...values: string[]): Buffer {
   return Buffer.concat(values.map((value) => Buffer.from(`${value}\0`, 'utf8')))
-}
-
-export function authenticationOk(): Buffer {
-  return message('R', Buffer.from([0, 0, 0, 0]))
 }
 
 export function parameterStatus(name: string, value: string): Buffer {
@@ -76,8 +39,55 @@ export function readyForQuery(status: 'I' | 'T' | 'E'): Buffer {
   return message('Z', Buffer.from(status, 'latin1'))
 }
 
-export function errorResponse(severity: 'ERROR' | 'FATAL', code: string, text: string): Buffer {
-  return message('E', Buffer.concat([cstrings(`S${severity}`, `V${severity}`, `C${code}`, `M${text}`), Buffer.from([0])]))
+export function errorResponse(severity: 'ERROR' | 'FATAL', code: string, text: string, fields: { detail?: string; hint?: string; position?: string } = {}): Buffer {
+  const extra = [fields.detail && `D${fields.detail}`, fields.hint && `H${fields.hint}`, fields.position && `P${fields.position}`].filter((field): field is string => !!field)
+  return message('E', Buffer.concat([cstrings(`S${severity}`, `V${severity}`, `C${code}`, `M${text}`, ...extra), Buffer.from([0])]))
+}
+
+/** CopyInResponse / CopyOutResponse: text or binary, no per-column formats announced. */
+export function copyResponse(direction: 'in' | 'out', binary: boolean): Buffer {
+  return message(direction === 'in' ? 'G' : 'H', Buffer.from([binary ? 1 : 0, 0, 0]))
+}
+
+export function copyData(data: Uint8Array): Buffer {
+  return message('d', Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+}
+
+export function copyDone(): Buffer {
+  return message('c', Buffer.alloc(0))
+}
+
+export function commandComplete(tag: string): Buffer {
+  return message('C', cstrings(tag))
+}
+
+/** Sync on its own: answered with ReadyForQuery and the backend's real transaction status. */
+export function sync(): Buffer {
+  return message('S', Buffer.alloc(0))
+}
+
+/** The SQL text of a Query ('Q') or Parse ('P') message. */
+export function sqlText(msg: FrontendMessage): string {
+  const body = msg.bytes.subarray(5)
+  if (msg.type === 'Q') return body.toString('utf8', 0, Math.max(0, body.indexOf(0)))
+  const nameEnd = body.indexOf(0)
+  return body.toString('utf8', nameEnd + 1, Math.max(nameEnd + 1, body.indexOf(0, nameEnd + 1)))
+}
+
+/** Whether a Parse defines, or a Bind/Describe/Close uses, the unnamed statement. */
+export function usesUnnamedStatement(msg: FrontendMessage): boolean {
+  const body = msg.bytes.subarray(5)
+  switch (msg.type) {
+    case 'P':
+      return body[0] === 0
+    case 'B':
+      return body[body.indexOf(0) + 1] === 0
+    case 'D':
+    case 'C':
+      return body[0] === 0x53 /* S */ && body[1] === 0
+    default:
+      return false
+  }
 }
 
 /** A Query message, used by the server for its own housekeeping (ROLLBACK on disconnect). */
@@ -85,7 +95,7 @@ export function simpleQuery(sql: string): Buffer {
   return message('Q', cstrings(sql))
 }
 
-/** Close (statement) + Sync, to drop a departed client's prepared statements. */
+/** Close (statement) + Sync, to drop a departed client's prepared statements (and to free a name for reuse). */
 export function closeStatements(names: Iterable<string>): Buffer {
   const parts: Buffer[] = []
   for (const name of names) parts.push(message('C', Buffer.concat([Buffer.from('S', 'latin1'), cstrings(name)])))
@@ -111,10 +121,40 @@ export function lastReadyStatus(response: Uint8Array): 'I' | 'T' | 'E' | undefin
 }
 
 /**
+ * The rows (text columns) of a simple Query's answer, or the first error's message. For the
+ * server's own small queries: PGlite's `query()` costs about 5 ms a call, its raw protocol
+ * 0.1 ms.
+ */
+export function simpleQueryResult(response: Uint8Array): { rows: Array<Array<string | null>>; error: string | undefined } {
+  const view = Buffer.from(response.buffer, response.byteOffset, response.byteLength)
+  const rows: Array<Array<string | null>> = []
+  let error: string | undefined
+  for (let offset = 0; view.length - offset >= 5; offset += 1 + view.readInt32BE(offset + 1)) {
+    const type = view[offset]
+    if (type === 0x44 /* D */) {
+      const columns: Array<string | null> = []
+      let at = offset + 7
+      for (let i = 0; i < view.readInt16BE(offset + 5); i++) {
+        const length = view.readInt32BE(at)
+        columns.push(length < 0 ? null : view.toString('utf8', at + 4, at + 4 + length))
+        at += 4 + Math.max(length, 0)
+      }
+      rows.push(columns)
+    } else if (type === 0x45 /* E */ && error === undefined) {
+      const fields = view.toString('utf8', offset + 5, offset + 1 + view.readInt32BE(offset + 1)).split('\0')
+      error = fields.find((field) => field.startsWith('M'))?.slice(1) ?? 'error'
+    }
+  }
+  return { rows, error }
+}
+
+/**
  * Rewrites the prepared-statement name inside Parse, Bind, Describe and Close messages.
  * Named statements live in the one PGlite session that all clients share, so each client's
  * names are mapped to server-unique ones (two pgx clients both preparing `stmtcache_1` must
- * not collide). The unnamed statement is left alone: it never outlives one unit of work.
+ * not collide). An outside client's unnamed statement is mapped to a name of its own too (see
+ * wire-server.ts): it outlives the exchange that parsed it, and another client's Parse must not
+ * replace it.
  */
 export function renameStatement(msg: FrontendMessage, rename: (name: string, isParse: boolean) => string): Buffer {
   const body = msg.bytes.subarray(5)

