@@ -130,8 +130,8 @@ describe('a trace of every upload', () => {
     const exposition = await (await fetch(service.metricsUrl)).text()
     const types = exposition.split('\n').filter((line) => line.startsWith('# TYPE ')).map((line) => line.split(' ')[2]!)
     expect(types.length).toBe(new Set(types).size)
-    expect(types).toContain('http_server_request_duration')
-    expect(types).toContain('db_client_operation_duration')
+    expect(types).toContain('http_server_request_duration_seconds')
+    expect(types).toContain('db_client_operation_duration_seconds')
     // What @opentelemetry/instrumentation-http would record in its old semantic conventions.
     expect(types.filter((name) => /^http_(server|client)_duration/.test(name))).toEqual([])
   })
