@@ -26,7 +26,7 @@ Options:
   --max-retries N        retries per batch (default ${DEFAULT_RETRY_POLICY.maxRetries})
   --max-retry-wait D     total backoff per batch before giving up, e.g. 90s, 5m (default ${DEFAULT_RETRY_POLICY.maxTotalWaitMs / 60_000}m)
   --timeout D            one request may take this long (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)
-  --json                 print the summary as JSON on stdout
+  --json                 print the summary as JSON (on stdout, as the plain summary)
   --quiet                no progress output
   -h, --help             this text
 
@@ -103,8 +103,9 @@ async function main(argv: string[]): Promise<number> {
     progress.stop()
   }
 
-  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
-  else process.stderr.write(`${formatSummary(summary)}\n`)
+  // The summary is the run's result: stdout, so `npm run send ... > report.txt` keeps it.
+  // Progress and messages stay on stderr.
+  process.stdout.write(`${values.json ? JSON.stringify(summary) : formatSummary(summary)}\n`)
   return exitCode(summary)
 }
 
