@@ -112,10 +112,12 @@ export interface ClientConfig {
   token: string | undefined
   /** Where a local service keeps `local.token` (the client's fallback against localhost). */
   dataDir: string
+  /** `TELEMETRY_URL`: the service's base URL, when `--url` does not give one. */
+  url: string
 }
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env) }
+  return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env), url: nonEmpty(env.TELEMETRY_URL) ?? 'http://localhost:8080' }
 }
 
 function dataDir(env: Env): string {

@@ -1,6 +1,7 @@
 // The HTTP surface of the service, as a Hono app (served by @hono/node-server in main.ts).
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { requestId } from 'hono/request-id'
 import type { Pool } from '../db/pool.ts'
 import type { Logger } from '../logger.ts'
 import type { Telemetry } from '../telemetry/index.ts'
@@ -32,6 +33,9 @@ type Variables = AuthVariables & UploadVariables
 export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   const app = new Hono<{ Variables: Variables }>()
   app.use('*', options.telemetry.httpMiddleware)
+  // Every answer carries X-Request-Id (the client's own, when it sent a well-formed one); a 500
+  // names it, and the log line of its cause has it.
+  app.use('*', requestId())
   const rateLimit = deviceRateLimit({ samplesPerSecond: options.rateLimitSamplesPerSecond, burstSamples: options.rateLimitBurstSamples })
   const upload = [
     observeUploads(options.telemetry),

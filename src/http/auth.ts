@@ -1,10 +1,13 @@
 // Uploads carry `Authorization: Bearer <token>`; the device it belongs to owns the rows.
 import type { MiddlewareHandler } from 'hono'
+import type { RequestIdVariables } from 'hono/request-id'
 import { findDeviceByToken, type Device } from '../db/devices.ts'
 import type { Pool } from '../db/pool.ts'
-import { ApiError, databaseUnavailable } from './errors.ts'
+import { databaseFailure } from './database-errors.ts'
+import { ApiError } from './errors.ts'
 
-export type AuthVariables = { device: Device }
+/** `requestId` comes from hono/request-id, mounted first in app.ts. */
+export type AuthVariables = { device: Device } & RequestIdVariables
 
 function unauthorized(message: string): ApiError {
   return new ApiError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="telemetry"' })
@@ -20,7 +23,7 @@ export function requireDevice(pool: Pool, retryAfterSeconds: number): Middleware
     try {
       device = await findDeviceByToken(pool, token)
     } catch (error) {
-      throw databaseUnavailable(error, retryAfterSeconds)
+      throw databaseFailure(error, retryAfterSeconds, c.get('requestId'))
     }
     if (!device) throw unauthorized('unknown or revoked token')
     c.set('device', device)

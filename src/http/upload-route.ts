@@ -8,7 +8,8 @@ import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import type { AuthVariables } from './auth.ts'
 import type { UploadVariables } from './upload-observer.ts'
 import type { DeviceRateLimit } from './device-rate-limit.ts'
-import { ApiError, databaseUnavailable } from './errors.ts'
+import { databaseFailure } from './database-errors.ts'
+import { ApiError } from './errors.ts'
 import { readUploadBody } from './upload-body.ts'
 
 export interface UploadAnswer {
@@ -56,7 +57,7 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
         stored = await writeSamples(options.pool, c.get('device').id, batch)
       } catch (error) {
         options.metrics.recordDbWrite((performance.now() - started) / 1000, databaseErrorType(error))
-        throw databaseUnavailable(error, options.retryAfterSeconds)
+        throw databaseFailure(error, options.retryAfterSeconds, c.get('requestId'))
       }
       options.metrics.recordDbWrite((performance.now() - started) / 1000)
     }
