@@ -1,5 +1,5 @@
 // The HTTP surface of the service, as a Hono app (served by @hono/node-server in main.ts).
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { Pool } from '../db/pool.ts'
@@ -59,8 +59,15 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   app.post('/v1/samples', ...upload)
   // Where clients written for the first version of the API post.
   app.post('/samples', ...upload)
+  // The route exists, the method does not (a browser or a curl without -X POST): say so.
+  app.all('/v1/samples', methodNotAllowed)
+  app.all('/samples', methodNotAllowed)
   app.route('/', healthRoutes(options.pool, options.retryAfterSeconds))
   app.notFound((c) => errorResponse(new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`), c, options.logger))
   app.onError((error, c) => errorResponse(error, c, options.logger))
   return app
+}
+
+function methodNotAllowed(c: Context): never {
+  throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}: upload samples with POST`, undefined, { Allow: 'POST' })
 }
