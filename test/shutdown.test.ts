@@ -8,6 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture } from './support/fixtures.ts'
+import { pendingUpload } from './support/http.ts'
 import { PROJECT_DIR, runToExit, spawnTs, temporaryDir } from './support/service.ts'
 
 const created: string[] = []
@@ -50,36 +51,6 @@ function npmStartInTerminal(env: Record<string, string>): { child: ChildProcess;
       child.once('exit', () => reject(new Error(`exited before "${text}":\n${output}`)))
     })
   return { child, output: () => output, waitFor }
-}
-
-interface Pending {
-  /** Resolves when the service asked for the body (100 Continue): the upload is in its route. */
-  inRoute: Promise<void>
-  sendBody(): void
-  answer: Promise<{ status: number; connection: string | undefined; text: string }>
-}
-
-/** An upload that announces its body with `Expect: 100-continue` and sends it only when told. */
-function pendingUpload(port: number, token: string, body: Buffer, agent: http.Agent): Pending {
-  const request = http.request({
-    host: '127.0.0.1',
-    port,
-    path: '/v1/samples',
-    method: 'POST',
-    agent,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf', 'content-length': body.length, expect: '100-continue' },
-  })
-  const inRoute = once(request, 'continue').then(() => {})
-  const answer = new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
-    request.once('response', (response) => {
-      let text = ''
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()))
-      response.once('end', () => resolve({ status: response.statusCode!, connection: response.headers.connection, text }))
-    })
-    request.once('error', reject)
-  })
-  request.flushHeaders()
-  return { inRoute, sendBody: () => request.end(body), answer }
 }
 
 describe('Ctrl-C on npm start', () => {

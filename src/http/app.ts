@@ -7,6 +7,9 @@ import type { Logger } from '../logger.ts'
 import type { Telemetry } from '../telemetry/index.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import { requireDevice, type AuthVariables } from './auth.ts'
+import { authFailureLimit } from './auth-failure-limit.ts'
+import { cachedDeviceLookup } from './device-cache.ts'
+import { findDeviceByToken } from '../db/devices.ts'
 import { ApiError, errorResponse } from './errors.ts'
 import { healthRoutes } from './health-routes.ts'
 import { payloadTooLarge } from './upload-body.ts'
@@ -26,6 +29,9 @@ export interface AppOptions {
   maxSamplesPerUpload: number
   rateLimitSamplesPerSecond: number
   rateLimitBurstSamples: number
+  authCacheTtlMs: number
+  authFailureBurst: number
+  authFailuresPerSecond: number
 }
 
 type Variables = AuthVariables & UploadVariables
@@ -37,16 +43,21 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   // names it, and the log line of its cause has it.
   app.use('*', requestId())
   const rateLimit = deviceRateLimit({ samplesPerSecond: options.rateLimitSamplesPerSecond, burstSamples: options.rateLimitBurstSamples })
+  const devices = cachedDeviceLookup((token) => findDeviceByToken(options.pool, token), { ttlMs: options.authCacheTtlMs, maxEntries: 100_000 })
+  const failures = authFailureLimit({ burst: options.authFailureBurst, perSecond: options.authFailuresPerSecond })
   const upload = [
     observeUploads(options.telemetry),
-    // First of the work: beyond capacity an upload costs neither a body read nor a query.
+    // First of the work, before the body: the token (from the cache mostly; guessers from one
+    // address are cut off after a few failures), so traffic without a valid token never takes
+    // an upload slot from a real device.
+    requireDevice({ devices, failures, retryAfterSeconds: options.retryAfterSeconds }),
+    // Beyond capacity an upload costs neither a body read nor a query.
     admitUploads({
       maxInFlight: options.maxUploadsInFlight,
       memoryBudgetBytes: options.uploadMemoryBudgetBytes,
       maxBodyBytes: options.maxBodyBytes,
       retryAfterSeconds: options.retryAfterSeconds,
     }),
-    requireDevice(options.pool, options.retryAfterSeconds),
     // Raw bytes on the wire; readUploadBody applies the same limit again after gunzip.
     bodyLimit({
       maxSize: options.maxBodyBytes,
