@@ -96,7 +96,8 @@ describe('devices and the lookup cache', () => {
     let status = 200
     while (status === 200) status = (await upload(service.baseUrl, collection, { contentType: 'application/x-protobuf', token })).status
     expect(status).toBe(401)
-    expect(performance.now() - revokedAt).toBeLessThan(AUTH_CACHE_TTL_MS + 500)
+    // The bound, plus the time of the upload that was in flight when the cache expired (a loaded CI machine).
+    expect(performance.now() - revokedAt).toBeLessThan(AUTH_CACHE_TTL_MS + 2000)
   })
 })
 
