@@ -11,13 +11,13 @@ import { manageConnections } from './http/connections.ts'
 import { openPreparedDatabase, reportFailure, stopOnSignals } from './lifecycle.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { startTelemetry } from './telemetry/index.ts'
-import { checkPortsFree, portInUse } from './startup-ports.ts'
+import { checkFreeToStart, portInUse } from './startup-ports.ts'
 
 async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger(config)
   // Before anything is migrated or created: a busy port stops the start here, in one line.
-  await checkPortsFree(config)
+  await checkFreeToStart(config)
   // A port taken between the check and the real listener is reported the same way.
   const database = await openPreparedDatabase(config, logger).catch((error: unknown) => {
     throw portInUse(error, config) ?? error

@@ -3,6 +3,7 @@
 // migrations ran and the local device was created, and not with a stack.
 import net from 'node:net'
 import type { Config } from './config.ts'
+import { DataDirInUse, readLockHolder } from './db/embedded/data-dir-lock.ts'
 
 export class PortInUse extends Error {
   override name = 'PortInUse'
@@ -26,10 +27,15 @@ export function listenersOf(config: Config): Listener[] {
 }
 
 /**
- * Throws PortInUse when one of the ports cannot be bound now. A probe, so another process
+ * Throws DataDirInUse when another process runs this embedded database, PortInUse when one of
+ * the ports cannot be bound now. A probe, so another process
  * can still take the port before the real listener does: `portInUse` words that case the same.
  */
-export async function checkPortsFree(config: Config): Promise<void> {
+export async function checkFreeToStart(config: Config): Promise<void> {
+  // A second `npm start` on the same data directory finds its ports taken by the first: the
+  // precise reason is the data directory, so that is what it is told.
+  const holder = config.databaseUrl ? undefined : readLockHolder(config.dataDir)
+  if (holder && holder.pid !== process.pid) throw new DataDirInUse(holder)
   for (const listener of listenersOf(config)) {
     const error = await probe(listener.host, listener.port)
     if (error) throw portInUse(error, config) ?? error
