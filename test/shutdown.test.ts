@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture } from './support/fixtures.ts'
 import { pendingUpload } from './support/http.ts'
-import { PROJECT_DIR, runToExit, spawnTs, temporaryDir } from './support/service.ts'
+import { PROJECT_DIR, runToExit, spawnTs, startService, temporaryDir } from './support/service.ts'
 
 const created: string[] = []
 const started: ChildProcess[] = []
@@ -121,6 +121,19 @@ describe('a start on a busy port', () => {
       expect(fs.readdirSync(dir)).toEqual([])
     } finally {
       blocker.close()
+    }
+  })
+
+  it('a second start on the same DATA_DIR, its ports taken by the first, is told the DATA_DIR is in use', async () => {
+    const first = await startService({ dataDir: dataDir() })
+    try {
+      const sqlPort = new URL(first.databaseUrl).port
+      const second = await runToExit(spawnTs('src/main.ts', [], { DATA_DIR: first.dataDir, HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', EMBEDDED_PG_PORT: sqlPort }))
+      expect(second.code).toBe(1)
+      expect(second.stderr.trim().split('\n')).toHaveLength(1)
+      expect(second.stderr).toMatch(/DATA_DIR is in use by process \d+/)
+    } finally {
+      await first.stop()
     }
   })
 })
