@@ -1,6 +1,7 @@
 // Uploads carry `Authorization: Bearer <token>`; the device it belongs to owns the rows.
 // Checked first, before admission and before any body byte is read: an upload without a
 // valid token costs no upload slot, no body, and (after a few) no database query.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { MiddlewareHandler } from 'hono'
 import type { RequestIdVariables } from 'hono/request-id'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -12,6 +13,9 @@ import { ApiError } from './errors.ts'
 
 /** `requestId` comes from hono/request-id, mounted first in app.ts. */
 export type AuthVariables = { device: Device } & RequestIdVariables
+
+/** How long a refusal for too many failed authentications is held before it is sent. */
+const REFUSAL_DELAY_MS = 1000
 
 export interface AuthOptions {
   devices: DeviceLookup
@@ -31,6 +35,9 @@ export function requireDevice(options: AuthOptions): MiddlewareHandler<{ Variabl
     const token = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
     const waitSeconds = options.failures.waitSeconds(address)
     if (waitSeconds > 0 && !(token && options.devices.seenValid(token))) {
+      // Held a moment before the answer: a guesser's connection waits instead of sending the
+      // next guess, so 64 connections make at most 64 guesses a second (a timer costs nothing).
+      await sleep(REFUSAL_DELAY_MS)
       throw new ApiError(429, 'too_many_auth_failures', `too many failed authentications from ${address}; nothing was read or stored, retry in ${waitSeconds} s`, undefined, {
         'Retry-After': String(waitSeconds),
         Connection: 'close',
