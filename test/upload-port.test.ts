@@ -104,16 +104,18 @@ describe('devices and the lookup cache', () => {
 describe('failed authentications per client address', () => {
   it('after the burst of failures: 429 at once for guessed tokens, while a real device keeps uploading', async () => {
     const statuses: number[] = []
-    for (let attempt = 0; attempt < 40 && statuses.at(-1) !== 429; attempt++) {
+    let limited: Awaited<ReturnType<typeof upload>> | undefined
+    for (let attempt = 0; attempt < 40 && limited === undefined; attempt++) {
       const guess = `${attempt.toString(16).padStart(16, 'f')}.${'B'.repeat(43)}`
-      statuses.push((await upload(service.baseUrl, collection, { contentType: 'application/x-protobuf', token: guess })).status)
+      const answer = await upload(service.baseUrl, collection, { contentType: 'application/x-protobuf', token: guess })
+      statuses.push(answer.status)
+      if (answer.status === 429) limited = answer
     }
-    expect(statuses.at(-1)).toBe(429)
+    // What is left of the burst (AUTH_FAILURE_BURST, 20; earlier tests used some) in 401s, then 429 without a lookup.
     expect(new Set(statuses.slice(0, -1))).toEqual(new Set([401]))
-    const limited = await upload(service.baseUrl, collection, { contentType: 'application/x-protobuf', token: BAD_TOKEN })
-    expect(limited.status).toBe(429)
-    expect(limited.body.error.code).toBe('too_many_auth_failures')
-    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(statuses.length).toBeLessThanOrEqual(21)
+    expect(limited!.body.error.code).toBe('too_many_auth_failures')
+    expect(limited!.headers.get('retry-after')).toMatch(/^\d+$/)
 
     const real = await upload(service.baseUrl, collection, { contentType: 'application/x-protobuf', token: service.token })
     expect(real.status).toBe(200)
