@@ -47,6 +47,11 @@ export interface Config {
   rateLimitBurstSamples: number
   /** A request (headers and body) must arrive within this time; slower ones get 408. */
   requestTimeoutMs: number
+  /** How long a token's lookup (found or not) is reused: the bound on how late a revocation takes effect. */
+  authCacheTtlMs: number
+  /** Failed authentications a client address may make at once, and how many more per second. */
+  authFailureBurst: number
+  authFailuresPerSecond: number
   /** The request headers must arrive within this time (slowloris headers). */
   headersTimeoutMs: number
   /** Bytes of request line and headers together; larger answer 431. */
@@ -153,6 +158,10 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     // The bucket's size: the first million samples (several hours at 50 Hz) go through at once.
     rateLimitBurstSamples: integer(env, 'RATE_LIMIT_BURST', 1_000_000, { min: 1 }),
     requestTimeoutMs: duration(env, 'REQUEST_TIMEOUT', 60_000),
+    authCacheTtlMs: duration(env, 'AUTH_CACHE_TTL', 5_000),
+    // A device with a typo in its token fails a few times; a guesser fails thousands of times.
+    authFailureBurst: integer(env, 'AUTH_FAILURE_BURST', 20, { min: 1 }),
+    authFailuresPerSecond: integer(env, 'AUTH_FAILURES_PER_SECOND', 1, { min: 1 }),
     headersTimeoutMs: duration(env, 'HEADERS_TIMEOUT', 10_000),
     maxHeaderBytes: integer(env, 'MAX_HEADER_BYTES', 16 * 1024, { min: 1024, max: 1024 * 1024 }),
     metricsHost: env.METRICS_HOST?.trim() || '127.0.0.1',
@@ -181,10 +190,12 @@ export interface ClientConfig {
   token: string | undefined
   /** Where a local service keeps `local.token` (the client's fallback against localhost). */
   dataDir: string
+  /** `TELEMETRY_URL`: the service's base URL, when `--url` does not give one. */
+  url: string
 }
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env) }
+  return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env), url: nonEmpty(env.TELEMETRY_URL) ?? 'http://localhost:8080' }
 }
 
 function otelConfig(env: Env): OtelConfig {

@@ -8,13 +8,14 @@ import { migrate, TimescaleRequiredError } from './db/migrate.ts'
 import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
 import type { Config } from './config.ts'
 import type { Logger } from './logger.ts'
+import { PortInUse } from './startup-ports.ts'
 
 export class UsageError extends Error {
   override name = 'UsageError'
 }
 
 // Errors whose message says what is wrong and what to do: no stack trace needed.
-const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, DataDirUnusable, EmbeddedEngineFailure, StoragePolicyError, UsageError]
+const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, DataDirUnusable, EmbeddedEngineFailure, StoragePolicyError, UsageError, PortInUse]
 
 /** Prints why `tool` could not start or finish: one line for the errors above, all of it otherwise. */
 export function reportFailure(tool: string, error: unknown): void {

@@ -1,19 +1,37 @@
 // Wiring only: config -> database -> migrations -> HTTP server -> graceful shutdown.
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { loadConfig } from './config.ts'
-import { redactedUrl } from './db/database.ts'
+import { loadConfig, type Config } from './config.ts'
+import { redactedUrl, type Database } from './db/database.ts'
 import { ensureLocalDevice, localTokenPath } from './db/local-device.ts'
 import { startJobRunner } from './db/job-runner.ts'
 import { createApp } from './http/app.ts'
+import { manageConnections } from './http/connections.ts'
 import { openPreparedDatabase, reportFailure, stopOnSignals } from './lifecycle.ts'
-import { createLogger } from './logger.ts'
+import { createLogger, type Logger } from './logger.ts'
 import { startTelemetry } from './telemetry/index.ts'
+import { checkFreeToStart, portInUse } from './startup-ports.ts'
 
 async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger(config)
-  const database = await openPreparedDatabase(config, logger)
+  // Before anything is migrated or created: a busy port stops the start here, in one line.
+  await checkFreeToStart(config)
+  // A port taken between the check and the real listener is reported the same way.
+  const database = await openPreparedDatabase(config, logger).catch((error: unknown) => {
+    throw portInUse(error, config) ?? error
+  })
+  try {
+    await serveUntilSignal(config, logger, database)
+  } catch (error) {
+    // Whatever failed after the database opened, close it: the embedded one removes its lock.
+    await database.close().catch(() => {})
+    throw portInUse(error, config) ?? error
+  }
+}
+
+async function serveUntilSignal(config: Config, logger: Logger, database: Database): Promise<void> {
   if (database.embedded) await ensureLocalDevice(database.pool, config.dataDir, logger)
 
   const telemetry = await startTelemetry(config)
@@ -36,9 +54,14 @@ async function main(): Promise<void> {
       connectionsCheckingInterval: 1000,
     },
   })
+  const connections = manageConnections(server as HttpServer)
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', reject)
+  }).catch(async (error: unknown) => {
+    await timescaleJobs?.stop()
+    await telemetry.shutdown()
+    throw error
   })
   const httpPort = (server.address() as AddressInfo).port
 
@@ -55,11 +78,11 @@ async function main(): Promise<void> {
 
   stopOnSignals(async (signal) => {
     logger.info({ signal }, 'shutting down: no new requests, finishing uploads in flight')
-    const drained = new Promise<void>((resolve) => server.close(() => resolve()))
+    const drained = connections.close()
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs, 'timeout').unref())
     if ((await Promise.race([drained, deadline])) === 'timeout') {
       logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'uploads still in flight at the shutdown timeout; closing their connections')
-      ;(server as import('node:http').Server).closeAllConnections()
+      connections.closeAll()
     }
     await timescaleJobs?.stop()
     await database.close()

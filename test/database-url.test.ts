@@ -9,7 +9,7 @@ import { startPlainPostgres, type PlainPostgres } from './support/postgres.ts'
 import { deviceRows, sqlClient, upload } from './support/http.ts'
 import { addDevice } from '../src/db/devices.ts'
 
-describe('on a PostgreSQL server without TimescaleDB', () => {
+describe('on a PostgreSQL server without TimescaleDB, or with it installed but not preloaded', () => {
   let postgres: PlainPostgres
 
   beforeAll(async () => {
@@ -24,6 +24,13 @@ describe('on a PostgreSQL server without TimescaleDB', () => {
     return result.rows.map((row) => row.name)
   }
 
+  const timescaleInstalled = async (): Promise<boolean> => {
+    const client = await sqlClient(postgres.url)
+    const result = await client.query<{ installed: boolean }>("select exists (select 1 from pg_available_extensions where name = 'timescaledb') as installed")
+    await client.end()
+    return result.rows[0]!.installed
+  }
+
   it.each([
     ['npm run migrate', 'src/cli/migrate.ts'],
     ['npm start', 'src/main.ts'],
@@ -33,7 +40,11 @@ describe('on a PostgreSQL server without TimescaleDB', () => {
     expect(result.code).toBe(1)
     const lines = result.stderr.trim().split('\n')
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/TimescaleDB is required/)
+    // Debian's PostgreSQL 15 on a machine where TimescaleDB was built for it has the extension
+    // installed but not preloaded (the common server mistake); elsewhere it lacks it entirely.
+    expect(lines[0]).toMatch(
+      (await timescaleInstalled()) ? /TimescaleDB is installed on this server but not preloaded: add timescaledb to shared_preload_libraries/ : /TimescaleDB is required/,
+    )
     expect(lines[0]).toMatch(/timescale\/timescaledb/)
     expect(lines[0]).toMatch(/Nothing was changed/)
     expect(Date.now() - started).toBeLessThan(30_000)

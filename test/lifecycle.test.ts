@@ -1,5 +1,6 @@
 // The embedded default over the life of a data directory: first start, the devices tool
 // while the service runs, a clean stop, and a restart that finds everything again.
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture } from './support/fixtures.ts'
 import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
@@ -14,6 +15,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await service?.stop()
+  fs.rmSync(dataDir, { recursive: true, force: true })
 })
 
 describe('devices tool, while the service runs on the same DATA_DIR', () => {
@@ -53,11 +55,65 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
     expect(answer.status).toBe(401)
   })
 
-  it('wrong usage says how to use it', async () => {
+  it('a revoked name cannot be added again, but restore brings the device back with a new token and its samples', async () => {
+    const again = await devices('add', 'phone-1')
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('exists and is revoked: `npm run devices -- restore phone-1`')
+    const restored = await devices('restore', 'phone-1')
+    expect(restored.code).toBe(0)
+    const newToken = restored.stdout.trim().split('\n').at(-1)!
+    expect(newToken).toMatch(/^[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/)
+    expect((await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: newToken })).body.duplicates).toBe(6) // same device: its rows
+    expect((await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: phoneToken })).status).toBe(401)
+    phoneToken = newToken
+  })
+
+  it('rotate gives a new token; the old one stops (within AUTH_CACHE_TTL)', async () => {
+    const rotated = await devices('rotate', 'phone-1')
+    expect(rotated.code).toBe(0)
+    const newToken = rotated.stdout.trim().split('\n').at(-1)!
+    expect((await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: newToken })).status).toBe(200)
+    let status = 200
+    while (status === 200) status = (await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: phoneToken })).status
+    expect(status).toBe(401)
+    expect((await devices('rotate', 'no-such-device')).stderr).toContain('no active device named "no-such-device"')
+  })
+
+  it('names are limited to a safe character set; list --json gives every device', async () => {
+    for (const name of ['bad\x1b[31mname', 'two words', 'a'.repeat(65), '.starts-with-dot', 'line\nforged\tactive']) {
+      const refused = await devices('add', name)
+      expect(refused.code, name).toBe(1)
+      expect(refused.stderr).toContain('is not a device name: use 1 to 64 letters, digits')
+    }
+    const listed = await devices('list', '--json')
+    expect(listed.code).toBe(0)
+    const all = JSON.parse(listed.stdout) as { name: string; state: string }[]
+    expect(all.map(({ name, state }) => ({ name, state }))).toEqual([
+      { name: 'local', state: 'active' },
+      { name: 'phone-1', state: 'active' },
+    ])
+  })
+
+  it('wrong usage says how to use it; --help is not wrong usage', async () => {
     const wrong = await devices('remove', 'phone-1')
     expect(wrong.code).toBe(1)
-    expect(wrong.stderr).toMatch(/usage: npm run devices -- add <name> \| list \| revoke <name>/)
+    expect(wrong.stderr).toMatch(/usage: npm run devices -- add NAME \| list \[--json\] \| revoke NAME \| rotate NAME \| restore NAME/)
+    const help = await devices('--help')
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('usage: npm run devices')
   })
+
+  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'src/cli/bench.ts', 'src/cli/load.ts', 'src/cli/devices.ts'])(
+    '%s --help prints its usage and exits 0 without doing anything',
+    async (entry) => {
+      const empty = temporaryDir('help-')
+      const help = await runToExit(spawnTs(entry, ['--help'], { DATA_DIR: empty }))
+      expect(help.code, help.stderr).toBe(0)
+      expect(help.stdout).toMatch(/usage/i)
+      expect(fs.readdirSync(empty)).toEqual([])
+      fs.rmSync(empty, { recursive: true })
+    },
+  )
 })
 
 describe('restart', () => {
@@ -93,5 +149,6 @@ describe('devices tool without a running service', () => {
     expect(added.code).toBe(0)
     const listed = await runToExit(spawnTs('src/cli/devices.ts', ['list'], { DATA_DIR: alone }))
     expect(listed.stdout).toMatch(/\toffline\tactive/)
+    fs.rmSync(alone, { recursive: true, force: true })
   })
 })

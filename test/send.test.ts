@@ -12,7 +12,7 @@ import { sendFiles } from '../src/client/send-files.ts'
 import { backoffMs, DEFAULT_RETRY_POLICY, retryAfterMs } from '../src/client/retry.ts'
 import type { SendSummary } from '../src/client/summary.ts'
 import { bodyFormatFor, decodeSamples } from '../src/codec/index.ts'
-import { spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
+import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
 
 let service: RunningService
 let db: pg.Client
@@ -261,6 +261,42 @@ describe('retries', () => {
     } finally {
       await late.close()
     }
+  })
+
+  it('with its defaults, gives up after 10 retries, or at once when the wait would pass the 5-minute cap', async () => {
+    const file = writeSamples('unavailable.jsonl', 7_000_000n, 10)
+    let attempts = 0
+    let retryAfter = '0'
+    const unavailable = await listen(async (request, response) => {
+      await readBody(request)
+      attempts++
+      response.writeHead(503, { 'retry-after': retryAfter }).end()
+    })
+    try {
+      // No retry options: the documented defaults must apply (an omitted option once meant "retry forever").
+      const run = await runSend(['--url', unavailable.url, file])
+      expect(run.code).toBe(1)
+      expect(attempts).toBe(1 + DEFAULT_RETRY_POLICY.maxRetries)
+      expect(run.summary).toMatchObject({ retries: 10, accepted: 0, unsent: 10, complete: false })
+      expect(run.summary!.stopReason).toContain('gave up after 10 retries: HTTP 503')
+
+      attempts = 0
+      retryAfter = String(DEFAULT_RETRY_POLICY.maxTotalWaitMs / 1000 + 1)
+      const capped = await runSend(['--url', unavailable.url, file])
+      expect(capped.code).toBe(1)
+      expect(attempts).toBe(1)
+      expect(capped.summary!.stopReason).toContain('next wait would pass the cap')
+    } finally {
+      await unavailable.close()
+    }
+  })
+
+  it('prints the plain summary on stdout, progress and messages on stderr', async () => {
+    const file = writeSamples('plain-summary.jsonl', 7_100_000n, 20)
+    const run = await runToExit(spawnTs('src/cli/send.ts', ['--url', service.baseUrl, file], { TELEMETRY_TOKEN: service.token }))
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^samples accepted\s+20$/m)
+    expect(run.stderr).not.toContain('samples accepted')
   })
 
   it('backs off exponentially with jitter, and honours Retry-After', () => {

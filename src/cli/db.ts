@@ -3,6 +3,7 @@
 // psql and Grafana, and a database the service can use through DATABASE_URL while it can be
 // stopped and started on its own. It applies the migrations and runs TimescaleDB's jobs
 // (nothing else would: the service leaves them to the server when DATABASE_URL is set).
+import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { redactedUrl } from '../db/database.ts'
 import { startJobRunner } from '../db/job-runner.ts'
@@ -28,7 +29,12 @@ async function main(): Promise<void> {
   }, database.embedded && { health: database.embedded.health, logger })
 }
 
-main().catch((error: unknown) => {
-  reportFailure('db', error)
-  process.exit(1)
-})
+const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h', default: false } } })
+if (values.help) {
+  console.log('usage: npm run db\nserves the embedded TimescaleDB of DATA_DIR on EMBEDDED_PG_HOST:EMBEDDED_PG_PORT until SIGTERM or Ctrl-C (see docs/operations.md)')
+} else {
+  main().catch((error: unknown) => {
+    reportFailure('db', error)
+    process.exit(1)
+  })
+}

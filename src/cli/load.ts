@@ -26,8 +26,13 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '500' },
     devices: { type: 'string', default: '8' },
     amount: { type: 'string', default: '1000000' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 })
+if (args.help) {
+  console.log('usage: npm run load -- [--duration 120] [--connections 8] [--batch 500] [--devices 8] [--amount N]\n(see docs/performance.md)')
+  process.exit(0)
+}
 const durationSeconds = bounded('duration', 5, 1800)
 const connections = bounded('connections', 1, 256)
 const batchSize = bounded('batch', 1, 100_000)

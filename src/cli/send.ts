@@ -16,7 +16,7 @@ const USAGE = `Usage: npm run send -- [options] FILE...
 Uploads JSON-lines files (one proto3-JSON Sample a line) to the telemetry service.
 
 Options:
-  --url URL              service base URL (default http://localhost:8080)
+  --url URL              service base URL (default: TELEMETRY_URL, then http://localhost:8080)
   --token TOKEN          device bearer token (default: TELEMETRY_TOKEN, then DATA_DIR/local.token for localhost)
   --batch N              samples per upload (default ${DEFAULT_BATCH_SIZE})
   --concurrency N        uploads in flight (default ${DEFAULT_CONCURRENCY})
@@ -26,7 +26,7 @@ Options:
   --max-retries N        retries per batch (default ${DEFAULT_RETRY_POLICY.maxRetries})
   --max-retry-wait D     total backoff per batch before giving up, e.g. 90s, 5m (default ${DEFAULT_RETRY_POLICY.maxTotalWaitMs / 60_000}m)
   --timeout D            one request may take this long (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)
-  --json                 print the summary as JSON on stdout
+  --json                 print the summary as JSON (on stdout, as the plain summary)
   --quiet                no progress output
   -h, --help             this text
 
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      url: { type: 'string', default: 'http://localhost:8080' },
+      url: { type: 'string' },
       token: { type: 'string' },
       batch: { type: 'string' },
       concurrency: { type: 'string' },
@@ -66,13 +66,15 @@ async function main(argv: string[]): Promise<number> {
   if (!(SEND_FORMATS as readonly string[]).includes(values.format)) {
     throw new UsageError(`--format must be one of ${SEND_FORMATS.join(', ')}, got ${values.format}`)
   }
+  const clientConfig = loadClientConfig()
+  const url = values.url ?? clientConfig.url
   try {
-    new URL(values.url)
+    new URL(url)
   } catch {
-    throw new UsageError(`--url is not a URL: ${values.url}`)
+    throw new UsageError(`${values.url === undefined ? 'TELEMETRY_URL' : '--url'} is not a URL: ${url}`)
   }
 
-  const token = await resolveToken(values.url, values.token, loadClientConfig())
+  const token = await resolveToken(url, values.token, clientConfig)
   const totalBytes = await totalSize(positionals)
   const progressMode: ProgressMode = values.quiet ? 'off' : process.stderr.isTTY ? 'bar' : 'lines'
   const progress = startProgress({ mode: progressMode, totalBytes, output: process.stderr })
@@ -83,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     summary = await sendFiles({
       files: positionals,
-      url: values.url,
+      url,
       token,
       batchSize: wholeNumber('--batch', values.batch, 1),
       concurrency: wholeNumber('--concurrency', values.concurrency, 1),
@@ -103,8 +105,9 @@ async function main(argv: string[]): Promise<number> {
     progress.stop()
   }
 
-  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`)
-  else process.stderr.write(`${formatSummary(summary)}\n`)
+  // The summary is the run's result: stdout, so `npm run send ... > report.txt` keeps it.
+  // Progress and messages stay on stderr.
+  process.stdout.write(`${values.json ? JSON.stringify(summary) : formatSummary(summary)}\n`)
   return exitCode(summary)
 }
 

@@ -45,7 +45,9 @@ function startBar({ totalBytes, output }: ProgressOptions): ProgressReporter {
     {
       stream: output,
       hideCursor: true,
-      format: '{bar} {percentage}% | {read} of {size} | {samples} samples | {rate} samples/s | ETA {eta_formatted}',
+      // The percentage is of bytes read; the samples column says how many of the samples read
+      // so far the service has answered for, so a run waiting on retries does not look done.
+      format: '{bar} {percentage}% read | {read} of {size} | {samples} of {samplesRead} samples sent | {rate} samples/s | ETA {eta_formatted}',
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
@@ -54,6 +56,7 @@ function startBar({ totalBytes, output }: ProgressOptions): ProgressReporter {
     read: formatBytes(state.bytesRead),
     size: formatBytes(totalBytes),
     samples: count(state.samplesSent),
+    samplesRead: count(state.samplesRead),
     rate: count(rate(state.samplesSent, startedAt)),
   })
   bar.start(totalBytes, 0, payload({ bytesRead: 0, samplesRead: 0, samplesSent: 0 }))
@@ -75,8 +78,8 @@ function startLines({ totalBytes, output, intervalMs = 5000 }: ProgressOptions):
     const share = totalBytes > 0 ? latest.bytesRead / totalBytes : 1
     const etaSeconds = latest.bytesRead > 0 ? Math.round((seconds * (totalBytes - latest.bytesRead)) / latest.bytesRead) : undefined
     output.write(
-      `send: ${(share * 100).toFixed(0)}% (${formatBytes(latest.bytesRead)} of ${formatBytes(totalBytes)}), ` +
-        `${count(latest.samplesSent)} samples sent, ${count(rate(latest.samplesSent, startedAt))} samples/s, ` +
+      `send: ${(share * 100).toFixed(0)}% read (${formatBytes(latest.bytesRead)} of ${formatBytes(totalBytes)}), ` +
+        `${count(latest.samplesSent)} of ${count(latest.samplesRead)} samples sent, ${count(rate(latest.samplesSent, startedAt))} samples/s, ` +
         `ETA ${etaSeconds === undefined ? '?' : `${etaSeconds} s`}\n`,
     )
   }

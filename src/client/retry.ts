@@ -21,6 +21,16 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 }
 
 /**
+ * The default policy with the settings the caller gave. A setting given as `undefined` (an
+ * option left out on the command line) keeps its default instead of replacing it: a plain
+ * spread would let it through, and `retry >= undefined` never ends the retries.
+ */
+export function retryPolicyWith(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+  const given = Object.entries(overrides).filter(([, value]) => value !== undefined)
+  return { ...DEFAULT_RETRY_POLICY, ...Object.fromEntries(given) }
+}
+
+/**
  * 429 (slow down), 503 (e.g. the database is unavailable) and the gateway errors a proxy in
  * front of the service answers while it restarts. Every other status is final: a 4xx will
  * fail the same way again, and a 500 is a server bug that a retry does not fix.

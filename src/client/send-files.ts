@@ -6,7 +6,7 @@ import { readJsonSample } from '../codec/json.ts'
 import { contentTypeOf, encodeBody, encodeRecord, type SendFormat } from './encode.ts'
 import { readLines } from './line-reader.ts'
 import type { ProgressState } from './progress.ts'
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts'
+import { retryPolicyWith, type RetryPolicy } from './retry.ts'
 import type { SendSummary } from './summary.ts'
 import { UploadGaveUp, UploadRejected, uploadBatch, type UploadTarget } from './uploader.ts'
 
@@ -31,6 +31,7 @@ export interface SendOptions {
   gzip?: boolean
   /** Report bad lines and send the rest, instead of stopping at the first. */
   skipInvalid?: boolean
+  /** Settings left undefined keep their defaults (DEFAULT_RETRY_POLICY). */
   retry?: Partial<RetryPolicy>
   requestTimeoutMs?: number
   /** Called after each batch is handed out or answered. */
@@ -62,7 +63,7 @@ export async function sendFiles(options: SendOptions): Promise<SendSummary> {
   const format = options.format ?? 'collection'
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
-  const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
+  const retryPolicy = retryPolicyWith(options.retry)
   const target: UploadTarget = {
     endpoint: new URL('/v1/samples', options.url).href,
     token: options.token,

@@ -17,7 +17,7 @@ export function decodeJsonCollection(body: Uint8Array): SampleBatch {
   try {
     document = JSON.parse(text)
   } catch (error) {
-    throw new DecodeError('malformed_body', `body is not valid JSON: ${(error as Error).message}`)
+    throw new DecodeError('malformed_body', `body is not valid JSON: ${(error as Error).message}${looksLikeJsonLines(text) ? NDJSON_HINT : ''}`)
   }
   if (!isObject(document)) throw new DecodeError('malformed_body', 'body must be a JSON object {"samples": [...]}')
   for (const key of Object.keys(document)) {
@@ -26,7 +26,7 @@ export function decodeJsonCollection(body: Uint8Array): SampleBatch {
   const samples = document.samples ?? []
   if (!Array.isArray(samples)) throw new DecodeError('malformed_body', '"samples" must be an array', { field: 'samples' })
   const batch = emptySampleBatch()
-  samples.forEach((sample, index) => appendJsonSample(batch, sample, { sample: index }))
+  samples.forEach((sample, index) => withExactId(text, () => appendJsonSample(batch, sample, { sample: index })))
   return batch
 }
 
@@ -48,9 +48,33 @@ export function decodeJsonLines(body: Uint8Array): SampleBatch {
     } catch (error) {
       throw new DecodeError('malformed_body', `line ${lineNumber}: not valid JSON: ${(error as Error).message}`, where)
     }
-    appendJsonSample(batch, sample, where)
+    withExactId(line, () => appendJsonSample(batch, sample, where))
   }
   return batch
+}
+
+const NDJSON_HINT = '; it looks like JSON lines (one sample a line): send it as Content-Type: application/x-ndjson'
+
+/** Several JSON objects one after the other, one a line: what a JSON-lines file holds. */
+function looksLikeJsonLines(text: string): boolean {
+  return /^\s*\{.*\}\s*\r?\n\s*\{/s.test(text) && !/^\s*\{\s*"samples"/.test(text)
+}
+
+/**
+ * A numeric id beyond 2^53 is refused, and its error names the value sent; but JSON.parse
+ * has already rounded it (9007199254740993 reads as ...992). Echo the digits of the source.
+ */
+function withExactId(source: string, append: () => void): void {
+  try {
+    append()
+  } catch (error) {
+    const value = error instanceof DecodeError && error.details.field === 'id' ? error.details.value : undefined
+    if (error instanceof DecodeError && typeof value === 'number' && !Number.isSafeInteger(value)) {
+      const literal = [...source.matchAll(/"id"\s*:\s*(-?\d[\d.eE+-]*)/g)].map((match) => match[1]!).find((digits) => Number(digits) === value)
+      if (literal !== undefined) error.details.value = literal
+    }
+    throw error
+  }
 }
 
 /** A proto3-JSON Sample of a known kind, every field checked. */

@@ -36,6 +36,7 @@ export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
     // Before anything is written: on a server without TimescaleDB, change nothing.
     await assertTimescaleAvailable(client)
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
+    let failure: unknown
     try {
       const applied = await appliedVersions(client)
       const pending = listMigrations().filter((migration) => !applied.has(migration.version))
@@ -53,8 +54,15 @@ export async function migrate(pool: Pool, logger: Logger): Promise<string[]> {
         logger.info({ migration: migration.version, ms: Date.now() - started }, 'migration applied')
       }
       return pending.map((migration) => migration.version)
+    } catch (error) {
+      failure = timescaleNotPreloaded(error) ?? error
+      throw failure
     } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      // After a failure the connection may be gone (a FATAL ends the session, and its locks
+      // with it): the unlock's own error must not hide the failure that says what to do.
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((error: unknown) => {
+        if (failure === undefined) throw error
+      })
     }
   })
 }
@@ -79,4 +87,20 @@ async function assertTimescaleAvailable(client: Queryable): Promise<void> {
       'Run the server from the timescale/timescaledb image (docker compose does), install TimescaleDB on it ' +
       '(https://docs.timescale.com/self-hosted/latest/install/), or unset DATABASE_URL to use the embedded TimescaleDB. Nothing was changed.',
   )
+}
+
+/**
+ * A server with TimescaleDB installed but not in `shared_preload_libraries` (a common server
+ * mistake) ends the session at `create extension` with a FATAL; say what to change.
+ */
+function timescaleNotPreloaded(error: unknown): TimescaleRequiredError | undefined {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (/extension "timescaledb" must be preloaded/.test(current.message)) {
+      return new TimescaleRequiredError(
+        "TimescaleDB is installed on this server but not preloaded: add timescaledb to shared_preload_libraries in postgresql.conf (shared_preload_libraries = 'timescaledb') " +
+          'and restart PostgreSQL (the timescale/timescaledb image does this). Nothing was changed.',
+      )
+    }
+  }
+  return undefined
 }

@@ -45,12 +45,25 @@ export async function withClient<T>(pool: Pool, work: (client: pg.PoolClient) =>
   }
 }
 
+/**
+ * The connection broke while COMMIT was on its way: the server may have committed or not, and
+ * nobody can tell. (A COMMIT the server answered with an error was rolled back: that one is
+ * an ordinary error with its SQLSTATE.)
+ */
+export class CommitOutcomeUnknown extends Error {
+  override name = 'CommitOutcomeUnknown'
+}
+
 /** Runs `work` between BEGIN and COMMIT on `client`; rolls back and rethrows when it fails. */
 export async function transaction<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
   await client.query('begin')
   try {
     const result = await work()
-    await client.query('commit')
+    await client.query('commit').catch((error: unknown) => {
+      const answeredByServer = typeof (error as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code)
+      if (answeredByServer) throw error
+      throw new CommitOutcomeUnknown(`the connection was lost during COMMIT: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    })
     return result
   } catch (error) {
     // Best effort: when the connection itself broke, withClient drops it, which ends the

@@ -9,7 +9,8 @@ import { decodedUploadAttributes, inSpan } from '../telemetry/tracing.ts'
 import type { AuthVariables } from './auth.ts'
 import type { UploadVariables } from './upload-observer.ts'
 import type { DeviceRateLimit } from './device-rate-limit.ts'
-import { ApiError, databaseUnavailable } from './errors.ts'
+import { databaseFailure } from './database-errors.ts'
+import { ApiError } from './errors.ts'
 import { readUploadBody } from './upload-body.ts'
 
 export interface UploadAnswer {
@@ -61,7 +62,7 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
         stored = await inSpan('upload.write', () => writeSamples(options.pool, c.get('device').id, batch))
       } catch (error) {
         options.metrics.recordDbWrite((performance.now() - started) / 1000, databaseErrorType(error))
-        throw databaseUnavailable(error, options.retryAfterSeconds)
+        throw databaseFailure(error, options.retryAfterSeconds, c.get('requestId'))
       }
       options.metrics.recordDbWrite((performance.now() - started) / 1000)
     }

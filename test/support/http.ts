@@ -1,4 +1,6 @@
 // Small helpers for talking to the real service in tests.
+import { once } from 'node:events'
+import http from 'node:http'
 import pg from 'pg'
 
 export interface Answer {
@@ -60,4 +62,51 @@ export async function countRows(client: pg.Client): Promise<number> {
           + (select count(*) from acceleration_samples) + (select count(*) from other_samples) as count`,
   )
   return Number(result.rows[0]!.count)
+}
+
+/** An upload that announces its body with `Expect: 100-continue` and sends it only when told. */
+export interface PendingUpload {
+  /** Resolves when the service asked for the body (100 Continue): the upload is in its route. */
+  inRoute: Promise<void>
+  sendBody(): void
+  answer: Promise<{ status: number; connection: string | undefined; text: string }>
+  /** Whether the service sent 100 Continue (asked for the body). */
+  continued(): boolean
+}
+
+export function pendingUpload(port: number, token: string, body: Buffer, agent?: http.Agent, headers: Record<string, string | number> = {}): PendingUpload {
+  const request = http.request({
+    host: '127.0.0.1',
+    port,
+    path: '/v1/samples',
+    method: 'POST',
+    agent,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf', 'content-length': body.length, expect: '100-continue', ...headers },
+  })
+  let continued = false
+  const inRoute = once(request, 'continue').then(() => {
+    continued = true
+  })
+  const answer = new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+    request.once('response', (response) => {
+      let text = ''
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      response.once('end', () => resolve({ status: response.statusCode!, connection: response.headers.connection, text }))
+    })
+    request.once('error', reject)
+  })
+  inRoute.catch(() => {}) // a refused request never continues; its error is the answer's
+  request.flushHeaders()
+  let sent = false
+  // A final answer before 100 Continue: the body is never sent, the request is over.
+  answer.then(() => sent || request.destroy(), () => {})
+  return {
+    inRoute,
+    sendBody: () => {
+      sent = true
+      request.end(body)
+    },
+    answer,
+    continued: () => continued,
+  }
 }
