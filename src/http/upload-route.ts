@@ -65,6 +65,7 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
         throw databaseFailure(error, options.retryAfterSeconds, c.get('requestId'))
       }
       options.metrics.recordDbWrite((performance.now() - started) / 1000)
+      options.metrics.recordIngestLag(batch)
     }
     options.metrics.recordUpload({ bytes: body.length, samples: batch.count, received, stored })
     const accepted = stored.location + stored.activity + stored.acceleration + stored.other
