@@ -1,6 +1,14 @@
-// Writes one upload: one transaction, one INSERT ... SELECT FROM unnest(...) per sample kind
-// present (never a statement per sample). ON CONFLICT DO NOTHING on the (device, sample id,
-// time) key makes retried uploads harmless: the rows not inserted are the duplicates.
+// Writes uploads: one INSERT ... SELECT FROM unnest(...) per sample kind present in an upload
+// (never a statement per sample). ON CONFLICT DO NOTHING on the (device, sample id, time) key
+// makes retried uploads harmless: the rows not inserted are the duplicates.
+//
+// Group commit (group-commit.ts): concurrent uploads share one transaction and its commit, so
+// many small uploads pay for one commit (and, with durable commits, one sync) instead of one
+// each. Each upload is stored by storeUpload, and fails alone: a group first runs every upload
+// straight through (the common case, no savepoints: one round trip per kind per upload); if
+// anything fails, the whole group is rolled back and run again with each upload under its own
+// savepoint, so the bad upload is taken back and the others are committed. Every answer waits
+// for the shared commit: 200 still means all of the upload is committed, anything else none.
 //
 // Statement shape, by measurement (npm run bench, docs/performance.md): unnest of one
 // array per column beat a multi-row VALUES list by about 2x (one parameter per column instead
@@ -8,6 +16,7 @@
 // the embedded wire server (COPY FROM STDIN crashes this PGlite build).
 import type pg from 'pg'
 import type { CountsByKind, SampleBatch, SampleKind } from '../codec/index.ts'
+import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
 import { transaction, withClient, type Pool } from './pool.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
@@ -58,32 +67,96 @@ const ON_CONFLICT_SQL = Object.fromEntries(KINDS.map((kind) => [kind, INSERTS[ki
 /** The same inserts without ON CONFLICT, for uploads of new samples only. */
 const NEW_ROWS_SQL = Object.fromEntries(KINDS.map((kind) => [kind, INSERTS[kind].sql.replace(ON_CONFLICT, '')])) as Record<SampleKind, string>
 
-/** Stores a whole upload for one device, or nothing; returns the rows inserted per kind. */
-export async function writeSamples(pool: Pool, deviceId: number, batch: SampleBatch): Promise<CountsByKind> {
-  const kinds = KINDS.filter((kind) => batch[kind].sampleIds.length > 0)
-  return withClient(pool, (client) =>
-    transaction(client, async () => {
-      // Almost every upload is new samples, and a plain INSERT skips ON CONFLICT's per-row
-      // speculative insertion (measured 1.7x faster on the embedded database). A retried
-      // upload hits the unique key instead; then its rows go in again with ON CONFLICT DO
-      // NOTHING, which counts the duplicates. The savepoint takes the failed attempt back.
-      await client.query('savepoint new_samples')
-      try {
-        return await insertKinds(client, deviceId, batch, kinds, NEW_ROWS_SQL)
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error
-        await client.query('rollback to savepoint new_samples')
-        return insertKinds(client, deviceId, batch, kinds, ON_CONFLICT_SQL)
-      }
-    }),
-  )
+export interface Upload {
+  deviceId: number
+  batch: SampleBatch
 }
 
-async function insertKinds(client: pg.ClientBase, deviceId: number, batch: SampleBatch, kinds: SampleKind[], statements: Record<SampleKind, string>): Promise<CountsByKind> {
+// Groups in flight: one runs while the next gathers what arrives meanwhile; on the embedded
+// engine transactions run one at a time anyway, and on a server two groups keep two backends
+// busy (measured in npm run bench: docs/performance.md).
+const MAX_GROUPS_IN_FLIGHT = 2
+// Each upload of a group that needs savepoints takes a subtransaction; PostgreSQL caches 64
+// subtransaction ids per backend before other sessions' snapshots must look them up on disk.
+const MAX_UPLOADS_PER_GROUP = 48
+// Enough to share a commit among many small uploads while a group's transaction (which holds
+// the embedded engine for its whole length) stays short; a larger upload goes alone.
+const MAX_SAMPLES_PER_GROUP = 20_000
+
+const writers = new WeakMap<Pool, GroupCommit<Upload, CountsByKind>>()
+
+/**
+ * Stores a whole upload for one device, or nothing; returns the rows inserted per kind once
+ * they are committed (together with the other uploads of its group).
+ */
+export function writeSamples(pool: Pool, deviceId: number, batch: SampleBatch): Promise<CountsByKind> {
+  let writer = writers.get(pool)
+  if (!writer) {
+    writer = createGroupCommit<Upload, CountsByKind>({
+      maxGroupsInFlight: MAX_GROUPS_IN_FLIGHT,
+      maxItemsPerGroup: MAX_UPLOADS_PER_GROUP,
+      maxWeightPerGroup: MAX_SAMPLES_PER_GROUP,
+      weight: (upload) => upload.batch.count,
+      runGroup: (uploads) => writeGroup(pool, uploads),
+    })
+    writers.set(pool, writer)
+  }
+  return writer.submit({ deviceId, batch })
+}
+
+/** One transaction for all `uploads`; each settles on its own. */
+export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
+  return withClient(pool, async (client) => {
+    try {
+      return await transaction(client, async () => {
+        const stored: Array<Settled<CountsByKind>> = []
+        for (const upload of uploads) stored.push({ ok: true, value: await storeUpload(client, upload, NEW_ROWS_SQL) })
+        return stored
+      })
+    } catch {
+      // Which upload failed, and whether it only repeats samples already stored (a retry:
+      // not an error, its duplicates are counted), is what the second pass finds out.
+    }
+    return transaction(client, async () => {
+      const settled: Array<Settled<CountsByKind>> = []
+      for (const upload of uploads) settled.push(await storeUploadAlone(client, upload))
+      return settled
+    })
+  })
+}
+
+/**
+ * One upload under its own savepoint: stored, or taken back alone. Almost every upload is new
+ * samples, and a plain INSERT skips ON CONFLICT's per-row speculative insertion (measured
+ * 1.7x faster on the embedded database). A retried upload hits the unique key instead; then
+ * its rows go in again with ON CONFLICT DO NOTHING, which counts the duplicates.
+ */
+async function storeUploadAlone(client: pg.ClientBase, upload: Upload): Promise<Settled<CountsByKind>> {
+  await client.query('savepoint upload')
+  try {
+    try {
+      return { ok: true, value: await storeUpload(client, upload, NEW_ROWS_SQL) }
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error
+      await client.query('rollback to savepoint upload')
+      return { ok: true, value: await storeUpload(client, upload, ON_CONFLICT_SQL) }
+    }
+  } catch (error) {
+    await client.query('rollback to savepoint upload')
+    return { ok: false, error }
+  } finally {
+    // Released, so the savepoints of a group do not nest (a failed one was rolled back to,
+    // which keeps it defined, and is released just the same).
+    await client.query('release savepoint upload')
+  }
+}
+
+/** Everything one upload writes, inside its group's transaction. */
+async function storeUpload(client: pg.ClientBase, { deviceId, batch }: Upload, statements: Record<SampleKind, string>): Promise<CountsByKind> {
   const stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
-  for (const kind of kinds) {
-    const insert = INSERTS[kind]
-    const result = await client.query(statements[kind], [deviceId, ...insert.values(batch)])
+  for (const kind of KINDS) {
+    if (batch[kind].sampleIds.length === 0) continue
+    const result = await client.query(statements[kind], [deviceId, ...INSERTS[kind].values(batch)])
     stored[kind] = result.rowCount ?? 0
   }
   return stored
