@@ -20,6 +20,8 @@ export interface BenchService {
   databaseUrl: string
   /** Token of the embedded `local` device; undefined on --database-url (the bench adds one). */
   localToken: string | undefined
+  /** The service's process id (its CPU time is read from /proc). */
+  pid: number
   /** Peak resident set size of the service process so far (VmHWM), bytes. */
   peakRssBytes(): number
   /** SIGTERM, wait for the exit (and the profile to be written). */
@@ -45,6 +47,7 @@ export async function startBenchService(options: ServiceOptions): Promise<BenchS
   return {
     baseUrl: service.ready.http as string,
     databaseUrl: options.databaseUrl ?? (service.ready.database as string),
+    pid: service.child.pid!,
     localToken: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined,
     peakRssBytes: () => processMemoryBytes(service.child.pid!, 'VmHWM'),
     async stop() {
