@@ -88,10 +88,12 @@ export interface Upload {
   batch: SampleBatch
 }
 
-// Groups in flight: one runs while the next gathers what arrives meanwhile; on the embedded
-// engine transactions run one at a time anyway, and on a server two groups keep two backends
-// busy (measured in npm run bench: docs/performance.md).
-const MAX_GROUPS_IN_FLIGHT = 2
+// One group at a time: while it runs, the next one gathers everything that arrives. The
+// embedded engine runs one transaction at a time anyway; a second group in flight there only
+// took a connection to wait with, and split the queue into a group of one beside a group of
+// all the rest (seen in npm run bench). On a server the one group's statements are large
+// enough to keep its backend busy while the service decodes the next uploads.
+const MAX_GROUPS_IN_FLIGHT = 1
 // Each upload of a group that needs savepoints takes a subtransaction; PostgreSQL caches 64
 // subtransaction ids per backend before other sessions' snapshots must look them up on disk.
 const MAX_UPLOADS_PER_GROUP = 48
