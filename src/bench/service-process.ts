@@ -24,6 +24,8 @@ export interface BenchService {
   pid: number
   /** Peak resident set size of the service process so far (VmHWM), bytes. */
   peakRssBytes(): number
+  /** What the service logged so far (quoted when a phase fails). */
+  output(): string
   /** SIGTERM, wait for the exit (and the profile to be written). */
   stop(): Promise<void>
 }
@@ -49,6 +51,7 @@ export async function startBenchService(options: ServiceOptions): Promise<BenchS
     databaseUrl: options.databaseUrl ?? (service.ready.database as string),
     pid: service.child.pid!,
     localToken: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined,
+    output: service.output,
     peakRssBytes: () => processMemoryBytes(service.child.pid!, 'VmHWM'),
     async stop() {
       await service.stop()

@@ -140,6 +140,9 @@ async function main(argv: string[]): Promise<void> {
         log('send client')
         figures.send_client_samples_per_s = (await uploadDataset(service, await newDeviceToken(service.databaseUrl, `bench-send-${run}`), dataset)).samplesPerSecond
         figures.service_peak_rss_mib = service.peakRssBytes() / MiB
+      } catch (error) {
+        log(`the service's log, last lines:\n${service.output().split('\n').slice(-30).join('\n')}`)
+        throw error
       } finally {
         await service.stop()
       }
