@@ -145,7 +145,8 @@ export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promis
 /**
  * All uploads' new samples at once, in as few statements as STATEMENT_ROWS allows. Plain
  * INSERTs: the statement fails when any row is already stored, so success means every row
- * of every upload went in.
+ * of every upload went in. Anything else an upload writes (as storeUpload does alone) is
+ * written here for each upload after the samples.
  */
 async function storeTogether(client: pg.ClientBase, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
   for (const kind of KINDS) {
