@@ -81,107 +81,111 @@ async function main(argv: string[]): Promise<void> {
   const clients = wholeNumber('--clients', values.clients)
   const startedAt = new Date()
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-bench-'))
-  const log = (message: string) => process.stderr.write(`bench: ${message}\n`)
-  const logger = createLogger({ logLevel: 'warn' })
-
-  log(`generating ${samplesPerKind} samples of each kind in ${workDir}`)
-  const dataset = buildDataset(samplesPerKind, path.join(workDir, 'samples'))
-  const codecBodies = CODEC_CASES.map((codecCase) => [codecCase, encodeBodies(codecCase, lineBatches(dataset, DEFAULT_BATCH_SIZE))] as const)
-  const largeBodies = codecBodies[0]![1]
-  const writerBatches = decodedBatches(largeBodies)
-  const smallBodies = encodeBodies('collection', lineBatches(dataset, SMALL_UPLOAD_SAMPLES))
-  const smallBatches = decodedBatches(smallBodies)
-  const largeBodiesFile = writeBodies(path.join(workDir, 'bodies', 'large.bin'), largeBodies.bodies)
-  const smallBodiesFile = writeBodies(path.join(workDir, 'bodies', 'small.bin'), smallBodies.bodies)
-
-  const database = await openBenchDatabase({ databaseUrl, dataDir: path.join(workDir, 'direct'), poolSize: 8, logger })
-  const runFigures: RunFigures[] = []
-  const notes: Record<string, unknown> = {}
-  let profile: ProfileSummary | undefined
+  // Removed whatever happens: the dataset and the bodies are hundreds of MiB on a server run.
   try {
-    const payloads = limitPayloads(database, dataset, workDir)
-    const plain = await plainVersusHypertable(database, payloads)
-    notes.acceleration_copy_plain_table_rows_per_s = samplesPerKind / plain.plainSeconds
-    notes.acceleration_copy_hypertable_rows_per_s = samplesPerKind / plain.hypertableSeconds
+    const log = (message: string) => process.stderr.write(`bench: ${message}\n`)
+    const logger = createLogger({ logLevel: 'warn' })
 
-    for (let run = 1; run <= runs; run++) {
-      log(`run ${run} of ${runs}`)
-      const figures: RunFigures = {}
-      log('limit')
-      Object.assign(figures, await measureLimit(database, payloads, dataset.totalSamples))
-      log('writer')
-      figures.writer_samples_per_s = dataset.totalSamples / (await writeAll(database, writerBatches, DEFAULT_CONCURRENCY))
-      const gain = await groupCommitGain(database, smallBatches, clients)
-      figures.writer_small_one_tx_each_samples_per_s = gain.oneEachSamplesPerSecond
-      figures.writer_small_grouped_samples_per_s = gain.groupedSamplesPerSecond
-      await database.truncate()
+    log(`generating ${samplesPerKind} samples of each kind in ${workDir}`)
+    const dataset = buildDataset(samplesPerKind, path.join(workDir, 'samples'))
+    const codecBodies = CODEC_CASES.map((codecCase) => [codecCase, encodeBodies(codecCase, lineBatches(dataset, DEFAULT_BATCH_SIZE))] as const)
+    const largeBodies = codecBodies[0]![1]
+    const writerBatches = decodedBatches(largeBodies)
+    const smallBodies = encodeBodies('collection', lineBatches(dataset, SMALL_UPLOAD_SAMPLES))
+    const smallBatches = decodedBatches(smallBodies)
+    const largeBodiesFile = writeBodies(path.join(workDir, 'bodies', 'large.bin'), largeBodies.bodies)
+    const smallBodiesFile = writeBodies(path.join(workDir, 'bodies', 'small.bin'), smallBodies.bodies)
 
-      const profileDir = values.profile && run === runs ? path.join(workDir, 'profile') : undefined
-      const service = await startBenchService({ dataDir: path.join(workDir, `service-${run}`), databaseUrl, cpuProfileDir: profileDir, env: SERVICE_ENV })
-      try {
-        const load = (bodiesFile: string, loadClients: number, token: string) =>
-          runUploadLoad({ service, token, bodiesFile, contentType: CONTENT_TYPES.collection, clients: loadClients })
-        log('service')
-        const large = await load(largeBodiesFile, DEFAULT_CONCURRENCY, await newDeviceToken(service.databaseUrl, `bench-large-${run}`))
-        const stored = await countStoredRows(service.databaseUrl)
-        if (stored !== dataset.totalSamples) throw new Error(`${stored} rows in the hypertables after the service load, ${dataset.totalSamples} sent`)
-        figures.service_samples_per_s = dataset.totalSamples / large.seconds
-        figures.service_cpu_us_per_sample = (large.serviceCpuSeconds * 1e6) / dataset.totalSamples
-        await truncateSamples(service)
+    const database = await openBenchDatabase({ databaseUrl, dataDir: path.join(workDir, 'direct'), poolSize: 8, logger })
+    const runFigures: RunFigures[] = []
+    const notes: Record<string, unknown> = {}
+    let profile: ProfileSummary | undefined
+    try {
+      const payloads = limitPayloads(database, dataset, workDir)
+      const plain = await plainVersusHypertable(database, payloads)
+      notes.acceleration_copy_plain_table_rows_per_s = samplesPerKind / plain.plainSeconds
+      notes.acceleration_copy_hypertable_rows_per_s = samplesPerKind / plain.hypertableSeconds
 
-        log('small uploads')
-        const small = await load(smallBodiesFile, clients, await newDeviceToken(service.databaseUrl, `bench-small-${run}`))
-        figures.small_uploads_samples_per_s = dataset.totalSamples / small.seconds
-        figures.small_uploads_p50_ms = small.p50Ms
-        figures.small_uploads_p99_ms = small.p99Ms
-        figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
-        await truncateSamples(service)
+      for (let run = 1; run <= runs; run++) {
+        log(`run ${run} of ${runs}`)
+        const figures: RunFigures = {}
+        log('limit')
+        Object.assign(figures, await measureLimit(database, payloads, dataset.totalSamples))
+        log('writer')
+        figures.writer_samples_per_s = dataset.totalSamples / (await writeAll(database, writerBatches, DEFAULT_CONCURRENCY))
+        const gain = await groupCommitGain(database, smallBatches, clients)
+        figures.writer_small_one_tx_each_samples_per_s = gain.oneEachSamplesPerSecond
+        figures.writer_small_grouped_samples_per_s = gain.groupedSamplesPerSecond
+        await database.truncate()
 
-        log('send client')
-        figures.send_client_samples_per_s = (await uploadDataset(service, await newDeviceToken(service.databaseUrl, `bench-send-${run}`), dataset)).samplesPerSecond
-        figures.service_peak_rss_mib = service.peakRssBytes() / MiB
-      } catch (error) {
-        log(`the service's log, last lines:\n${service.output().split('\n').slice(-30).join('\n')}`)
-        throw error
-      } finally {
-        await service.stop()
+        const profileDir = values.profile && run === runs ? path.join(workDir, 'profile') : undefined
+        const service = await startBenchService({ dataDir: path.join(workDir, `service-${run}`), databaseUrl, cpuProfileDir: profileDir, env: SERVICE_ENV })
+        try {
+          const load = (bodiesFile: string, loadClients: number, token: string) =>
+            runUploadLoad({ service, token, bodiesFile, contentType: CONTENT_TYPES.collection, clients: loadClients })
+          log('service')
+          const large = await load(largeBodiesFile, DEFAULT_CONCURRENCY, await newDeviceToken(service.databaseUrl, `bench-large-${run}`))
+          const stored = await countStoredRows(service.databaseUrl)
+          if (stored !== dataset.totalSamples) throw new Error(`${stored} rows in the hypertables after the service load, ${dataset.totalSamples} sent`)
+          figures.service_samples_per_s = dataset.totalSamples / large.seconds
+          figures.service_cpu_us_per_sample = (large.serviceCpuSeconds * 1e6) / dataset.totalSamples
+          await truncateSamples(service)
+
+          log('small uploads')
+          const small = await load(smallBodiesFile, clients, await newDeviceToken(service.databaseUrl, `bench-small-${run}`))
+          figures.small_uploads_samples_per_s = dataset.totalSamples / small.seconds
+          figures.small_uploads_p50_ms = small.p50Ms
+          figures.small_uploads_p99_ms = small.p99Ms
+          figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
+          await truncateSamples(service)
+
+          log('send client')
+          figures.send_client_samples_per_s = (await uploadDataset(service, await newDeviceToken(service.databaseUrl, `bench-send-${run}`), dataset)).samplesPerSecond
+          figures.service_peak_rss_mib = service.peakRssBytes() / MiB
+        } catch (error) {
+          log(`the service's log, last lines:\n${service.output().split('\n').slice(-30).join('\n')}`)
+          throw error
+        } finally {
+          await service.stop()
+        }
+        if (profileDir) {
+          const file = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
+          if (file) profile = summarizeProfile(path.join(profileDir, file))
+        }
+        for (const [codecCase, encoded] of codecBodies) figures[`decode_${codecCase.replace('+', '_')}_samples_per_s`] = decodeRate(encoded)
+        runFigures.push(figures)
       }
-      if (profileDir) {
-        const file = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
-        if (file) profile = summarizeProfile(path.join(profileDir, file))
-      }
-      for (const [codecCase, encoded] of codecBodies) figures[`decode_${codecCase.replace('+', '_')}_samples_per_s`] = decodeRate(encoded)
-      runFigures.push(figures)
+    } finally {
+      await database.close()
     }
-  } finally {
-    await database.close()
-  }
-  if (profile) notes.service_cpu_profile = profile
+    if (profile) notes.service_cpu_profile = profile
 
-  const report = buildReport({
-    startedAt,
-    command: `npm run bench -- ${argv.join(' ')}`.trim(),
-    settings: {
-      database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
-      samplesPerKind,
-      totalSamples: dataset.totalSamples,
-      runs,
-      batchSize: DEFAULT_BATCH_SIZE,
-      clientConcurrency: DEFAULT_CONCURRENCY,
-      format: 'collection',
-      smallUploads: { clients, samplesPerUpload: SMALL_UPLOAD_SAMPLES },
-      serviceEnv: SERVICE_ENV,
-    },
-    runs: runFigures,
-    notes,
-  })
-  process.stdout.write(`${formatReport(report)}\n`)
-  if (profile) {
-    process.stdout.write(`\nservice CPU by area: ${profile.areas.map((area) => `${area.area} ${(area.share * 100).toFixed(1)} %`).join(', ')}\n`)
-    process.stdout.write(`top functions:\n${profile.top.map((entry) => `  ${(entry.share * 100).toFixed(1).padStart(5)} %  ${entry.fn}`).join('\n')}\n`)
+    const report = buildReport({
+      startedAt,
+      command: `npm run bench -- ${argv.join(' ')}`.trim(),
+      settings: {
+        database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
+        samplesPerKind,
+        totalSamples: dataset.totalSamples,
+        runs,
+        batchSize: DEFAULT_BATCH_SIZE,
+        clientConcurrency: DEFAULT_CONCURRENCY,
+        format: 'collection',
+        smallUploads: { clients, samplesPerUpload: SMALL_UPLOAD_SAMPLES },
+        serviceEnv: SERVICE_ENV,
+      },
+      runs: runFigures,
+      notes,
+    })
+    process.stdout.write(`${formatReport(report)}\n`)
+    if (profile) {
+      process.stdout.write(`\nservice CPU by area: ${profile.areas.map((area) => `${area.area} ${(area.share * 100).toFixed(1)} %`).join(', ')}\n`)
+      process.stdout.write(`top functions:\n${profile.top.map((entry) => `  ${(entry.share * 100).toFixed(1).padStart(5)} %  ${entry.fn}`).join('\n')}\n`)
+    }
+    log(`results: ${writeReport(report, values.out)}`)
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true })
   }
-  log(`results: ${writeReport(report, values.out)}`)
-  fs.rmSync(workDir, { recursive: true, force: true })
 }
 
 /** Empties the service's sample tables between its phases, so each starts from the same state. */
