@@ -12,6 +12,8 @@ import { createPool, type Pool } from '../db/pool.ts'
 export interface BenchDatabase {
   /** `embedded` (PGlite in this process) or `server` (--database-url). */
   kind: 'embedded' | 'server'
+  /** postgres:// URL of the database (the embedded one's wire server, or --database-url). */
+  url: string
   pool: Pool
   /** The in-process PGlite, for its bulk path (COPY FROM '/dev/blob'); embedded only. */
   pglite: PGlite | undefined
@@ -25,7 +27,7 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
   if (options.databaseUrl) {
     const pool = createPool(options.databaseUrl, poolConfig, options.logger)
     await migrate(pool, options.logger)
-    return benchDatabase('server', pool, undefined, async () => pool.end())
+    return benchDatabase('server', options.databaseUrl, pool, undefined, async () => pool.end())
   }
   // The service's own embedded database: the same engine, extensions and settings.
   const embedded = await startEmbeddedDatabase({ dataDir: options.dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 30_000, maxMessageBytes: 64 * 1024 * 1024, password: undefined, fsync: options.fsync ?? true, logger: options.logger })
@@ -40,12 +42,13 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
     await close()
     throw error
   }
-  return benchDatabase('embedded', pool, embedded.pglite, close)
+  return benchDatabase('embedded', embedded.url, pool, embedded.pglite, close)
 }
 
-function benchDatabase(kind: BenchDatabase['kind'], pool: Pool, pglite: PGlite | undefined, close: () => Promise<void>): BenchDatabase {
+function benchDatabase(kind: BenchDatabase['kind'], url: string, pool: Pool, pglite: PGlite | undefined, close: () => Promise<void>): BenchDatabase {
   return {
     kind,
+    url,
     pool,
     pglite,
     async truncate() {

@@ -1,47 +1,70 @@
-// The database's own limit: the rows/s its fastest bulk path loads into the service's
-// hypertables, with nothing of this project in between. On the embedded engine that is
-// PGlite's COPY FROM '/dev/blob' (the rows handed over in memory; COPY FROM STDIN through the
-// wire server crashes this PGlite build); against a server it is COPY FROM STDIN.
+// The database's true limit: the rows/s its fastest bulk path loads into the service's
+// hypertables (same tables, same indexes), with nothing of this project in between. Every
+// way is measured and the fastest is the limit:
+// - COPY in text and in binary format, one stream: on the embedded engine PGlite's COPY FROM
+//   '/dev/blob' (the rows handed over in memory; COPY FROM STDIN through the wire server
+//   crashes this PGlite build), on a server COPY FROM STDIN;
+// - on a server, binary COPY on one stream per core (the embedded engine has one backend);
+// - on a server, psql's \copy of the same rows from text files, where psql is installed.
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import copyStreams from 'pg-copy-streams'
-import type { SimulatedKind, SimulatedSample } from '../sim/index.ts'
 import type { BenchDatabase } from './bench-database.ts'
+import { COPY_TARGETS, copyBinary, copyPayloads, copyText, type CopyPayloads } from './copy-payloads.ts'
 import { BENCH_KINDS, type Dataset } from './dataset.ts'
 
-const COLUMNS: Record<SimulatedKind, string> = {
-  location: 'location_samples (time, device_id, sample_id, latitude, longitude)',
-  activity: 'activity_samples (time, device_id, sample_id, unknown, stationary, walking, running)',
-  acceleration: 'acceleration_samples (time, device_id, sample_id, x, y, z)',
+export interface LimitPayloads {
+  text: CopyPayloads
+  binary: CopyPayloads
+  /** One binary payload per stream (server only). */
+  binaryPerStream: CopyPayloads[]
+  /** Text files for psql's \copy, when psql is installed (server only). */
+  psqlScript: string | undefined
 }
 
-const BENCH_DEVICE_ID = 1
-
-/** The samples of one kind in COPY's text format (tab-separated, one row a line). */
-export function copyText(samples: readonly SimulatedSample[]): string {
-  const flag = (value: boolean) => (value ? 't' : 'f')
-  let text = ''
-  for (const sample of samples) {
-    const key = `${new Date(sample.timeMs).toISOString()}\t${BENCH_DEVICE_ID}\t${sample.id}`
-    if (sample.kind === 'location') text += `${key}\t${sample.data.latitude}\t${sample.data.longitude}\n`
-    else if (sample.kind === 'activity') text += `${key}\t${flag(sample.data.unknown)}\t${flag(sample.data.stationary)}\t${flag(sample.data.walking)}\t${flag(sample.data.running)}\n`
-    else text += `${key}\t${sample.data.x}\t${sample.data.y}\t${sample.data.z}\n`
+/** Everything the limit loads, encoded before any clock starts. */
+export function limitPayloads(database: BenchDatabase, dataset: Dataset, workDir: string): LimitPayloads {
+  const [text] = copyPayloads(dataset, copyText)
+  const [binary] = copyPayloads(dataset, copyBinary)
+  const server = database.kind === 'server'
+  return {
+    text: text!,
+    binary: binary!,
+    binaryPerStream: server ? copyPayloads(dataset, copyBinary, os.availableParallelism()) : [],
+    psqlScript: server && psqlInstalled() ? writePsqlScript(text!, workDir) : undefined,
   }
-  return text
 }
 
-export type CopyTexts = Record<SimulatedKind, string>
-
-export function copyTexts(dataset: Dataset): CopyTexts {
-  return Object.fromEntries(BENCH_KINDS.map((kind) => [kind, copyText(dataset.samples[kind])])) as CopyTexts
+/** rows/s of each way in; the figures' names end in their unit. */
+export async function measureLimit(database: BenchDatabase, payloads: LimitPayloads, rows: number): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {}
+  const rate = async (name: string, load: () => Promise<void>) => {
+    await database.truncate()
+    const started = performance.now()
+    await load()
+    figures[name] = rows / ((performance.now() - started) / 1000)
+  }
+  await rate('limit_copy_text_rows_per_s', () => copyAll(database, payloads.text, 'text'))
+  await rate('limit_copy_binary_rows_per_s', () => copyAll(database, payloads.binary, 'binary'))
+  if (payloads.binaryPerStream.length > 1) {
+    await rate('limit_copy_binary_parallel_rows_per_s', async () => {
+      await Promise.all(payloads.binaryPerStream.map((part) => copyAll(database, part, 'binary')))
+    })
+  }
+  if (payloads.psqlScript) {
+    const script = payloads.psqlScript
+    await rate('limit_psql_copy_rows_per_s', async () => runPsql(database.url, script))
+  }
+  figures.limit_rows_per_s = Math.max(...Object.values(figures))
+  return figures
 }
 
-/** Loads every kind by the bulk path into empty tables; returns the seconds it took. */
-export async function loadDirect(database: BenchDatabase, texts: CopyTexts): Promise<number> {
-  await database.truncate()
-  const started = performance.now()
-  for (const kind of BENCH_KINDS) await copyInto(database, COLUMNS[kind], texts[kind])
-  return (performance.now() - started) / 1000
+async function copyAll(database: BenchDatabase, payloads: CopyPayloads, format: 'text' | 'binary'): Promise<void> {
+  for (const kind of BENCH_KINDS) await copyInto(database, COPY_TARGETS[kind], payloads[kind], format)
 }
 
 /**
@@ -49,7 +72,7 @@ export async function loadDirect(database: BenchDatabase, texts: CopyTexts): Pro
  * and unique index, next to the hypertable: what the hypertable costs (or saves) on insert.
  * Returns seconds for [plain table, hypertable].
  */
-export async function plainVersusHypertable(database: BenchDatabase, texts: CopyTexts): Promise<{ plainSeconds: number; hypertableSeconds: number }> {
+export async function plainVersusHypertable(database: BenchDatabase, payloads: LimitPayloads): Promise<{ plainSeconds: number; hypertableSeconds: number }> {
   await database.pool.query('drop table if exists bench_plain_acceleration')
   await database.pool.query(
     `create table bench_plain_acceleration (time timestamptz not null, device_id integer not null, sample_id bigint not null,
@@ -58,32 +81,53 @@ export async function plainVersusHypertable(database: BenchDatabase, texts: Copy
   await database.pool.query('create unique index on bench_plain_acceleration (device_id, time desc, sample_id)')
   try {
     let started = performance.now()
-    await copyInto(database, 'bench_plain_acceleration (time, device_id, sample_id, x, y, z)', texts.acceleration)
+    await copyInto(database, 'bench_plain_acceleration (time, device_id, sample_id, x, y, z)', payloads.binary.acceleration, 'binary')
     const plainSeconds = (performance.now() - started) / 1000
     await database.truncate()
     started = performance.now()
-    await copyInto(database, COLUMNS.acceleration, texts.acceleration)
+    await copyInto(database, COPY_TARGETS.acceleration, payloads.binary.acceleration, 'binary')
     return { plainSeconds, hypertableSeconds: (performance.now() - started) / 1000 }
   } finally {
     await database.pool.query('drop table if exists bench_plain_acceleration')
   }
 }
 
-async function copyInto(database: BenchDatabase, target: string, text: string): Promise<void> {
+async function copyInto(database: BenchDatabase, target: string, payload: Buffer, format: 'text' | 'binary'): Promise<void> {
   if (database.pglite) {
-    await database.pglite.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob([text]) })
+    await database.pglite.query(`copy ${target} from '/dev/blob' with (format ${format})`, [], { blob: new Blob([payload]) })
     return
   }
   const client = await database.pool.connect()
   try {
-    await pipeline(Readable.from(chunks(text)), client.query(copyStreams.from(`copy ${target} from stdin`)))
+    await pipeline(Readable.from(chunks(payload)), client.query(copyStreams.from(`copy ${target} from stdin with (format ${format})`)))
   } finally {
     client.release()
   }
 }
 
 /** COPY data in 64 KiB pieces, as a client streaming a file would send it. */
-function* chunks(text: string): Generator<Buffer> {
-  const bytes = Buffer.from(text)
+function* chunks(bytes: Buffer): Generator<Buffer> {
   for (let start = 0; start < bytes.length; start += 64 * 1024) yield bytes.subarray(start, start + 64 * 1024)
+}
+
+function psqlInstalled(): boolean {
+  return spawnSync('psql', ['--version'], { stdio: 'ignore' }).status === 0
+}
+
+/** The text payloads as files, and one psql script that \copy-s them in. */
+function writePsqlScript(text: CopyPayloads, workDir: string): string {
+  const directory = path.join(workDir, 'psql-copy')
+  fs.mkdirSync(directory, { recursive: true })
+  const lines = BENCH_KINDS.map((kind) => {
+    const file = path.join(directory, `${kind}.tsv`)
+    fs.writeFileSync(file, text[kind])
+    return `\\copy ${COPY_TARGETS[kind]} from '${file}'`
+  })
+  const script = path.join(directory, 'load.sql')
+  fs.writeFileSync(script, `${lines.join('\n')}\n`)
+  return script
+}
+
+function runPsql(url: string, script: string): void {
+  execFileSync('psql', ['--no-psqlrc', '-v', 'ON_ERROR_STOP=1', '-q', '-d', url, '-f', script], { stdio: ['ignore', 'ignore', 'pipe'] })
 }

@@ -1,6 +1,8 @@
-// This service end to end: the send client uploads the dataset's files over HTTP in its
-// default format and batch size, and the clock stops when every row is committed (the
-// client has all answers, and the rows are counted in the database to be sure).
+// What a user of `npm run send` sees: the send client, in the bench's process, uploads the
+// dataset's files over HTTP in its default format and batch size, and the clock stops when
+// every row is committed (the client has all answers, and the rows are counted to be sure).
+// On 2 cores the client costs about as much CPU as the service: the service's own figures
+// come from the load process (upload-load.ts).
 import pg from 'pg'
 import { sendFiles } from '../client/send-files.ts'
 import type { BenchService } from './service-process.ts'
@@ -23,7 +25,7 @@ export async function uploadDataset(service: BenchService, token: string, datase
   return { seconds, samplesPerSecond: dataset.totalSamples / seconds }
 }
 
-async function countStoredRows(databaseUrl: string): Promise<number> {
+export async function countStoredRows(databaseUrl: string): Promise<number> {
   const client = new pg.Client(databaseUrl)
   await client.connect()
   try {

@@ -13,10 +13,21 @@ export interface BenchReport {
   settings: Record<string, unknown>
   runs: RunFigures[]
   median: RunFigures
-  ratios: { serviceToLimit: number; writerToLimit: number }
+  /** Each figure over its base, taken within each run (the same machine state), median of the runs. */
+  ratios: Record<RatioName, number>
   /** Extra findings (profile, plain table vs hypertable), as measured. */
   notes: Record<string, unknown>
 }
+
+/** The ratios the bench is judged by: the service against the database's true limit, small uploads against large. */
+const RATIOS = {
+  serviceToLimit: { label: 'service / limit', figure: 'service_samples_per_s', base: 'limit_rows_per_s' },
+  writerToLimit: { label: 'writer / limit', figure: 'writer_samples_per_s', base: 'limit_rows_per_s' },
+  smallUploadsToLimit: { label: 'small uploads / limit', figure: 'small_uploads_samples_per_s', base: 'limit_rows_per_s' },
+  smallUploadsToService: { label: 'small uploads / large uploads', figure: 'small_uploads_samples_per_s', base: 'service_samples_per_s' },
+  sendClientToLimit: { label: 'send client / limit', figure: 'send_client_samples_per_s', base: 'limit_rows_per_s' },
+} as const
+type RatioName = keyof typeof RATIOS
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -27,8 +38,6 @@ export function median(values: readonly number[]): number {
 export function buildReport(options: { startedAt: Date; command: string; settings: Record<string, unknown>; runs: RunFigures[]; notes: Record<string, unknown> }): BenchReport {
   const names = Object.keys(options.runs[0] ?? {})
   const medianFigures = Object.fromEntries(names.map((name) => [name, median(options.runs.map((run) => run[name] ?? Number.NaN))]))
-  // Each ratio is taken within a run (the same machine state), then the median of the runs.
-  const ratio = (figure: string) => median(options.runs.map((run) => (run[figure] ?? Number.NaN) / (run['limit_rows_per_s'] ?? Number.NaN)))
   return {
     startedAt: options.startedAt.toISOString(),
     command: options.command,
@@ -36,7 +45,7 @@ export function buildReport(options: { startedAt: Date; command: string; setting
     settings: options.settings,
     runs: options.runs,
     median: medianFigures,
-    ratios: { serviceToLimit: ratio('service_samples_per_s'), writerToLimit: ratio('writer_samples_per_s') },
+    ratios: Object.fromEntries(Object.entries(RATIOS).map(([name, { figure, base }]) => [name, median(options.runs.map((run) => runRatio(run, figure, base)))])) as Record<RatioName, number>,
     notes: options.notes,
   }
 }
@@ -52,13 +61,17 @@ export function writeReport(report: BenchReport, directory: string): string {
 export function formatReport(report: BenchReport): string {
   const rows = Object.entries(report.median).map(([name, value]) => [name, formatNumber(value), report.runs.map((run) => formatNumber(run[name] ?? Number.NaN)).join('  ')])
   const percent = (value: number) => `${(value * 100).toFixed(0)} %`
-  const perRun = (figure: string) => report.runs.map((run) => percent((run[figure] ?? Number.NaN) / (run['limit_rows_per_s'] ?? Number.NaN))).join('  ')
-  rows.push(['service / limit', percent(report.ratios.serviceToLimit), perRun('service_samples_per_s')])
-  rows.push(['writer / limit', percent(report.ratios.writerToLimit), perRun('writer_samples_per_s')])
+  for (const [name, { label, figure, base }] of Object.entries(RATIOS)) {
+    rows.push([label, percent(report.ratios[name as RatioName]), report.runs.map((run) => percent(runRatio(run, figure, base))).join('  ')])
+  }
   const header = ['figure', `median of ${report.runs.length}`, 'runs']
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)))
   const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`
   return [line(header), `|${widths.map((width, column) => '-'.repeat(width + 1) + (column === 0 ? '-' : ':')).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+function runRatio(run: RunFigures, figure: string, base: string): number {
+  return (run[figure] ?? Number.NaN) / (run[base] ?? Number.NaN)
 }
 
 function formatNumber(value: number): string {

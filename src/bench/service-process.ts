@@ -17,14 +17,16 @@ export interface ServiceOptions {
 
 export interface BenchService {
   baseUrl: string
-  /** Process id of the service (for its CPU time and memory in /proc). */
-  pid: number
   /** postgres:// URL of the database the service writes to. */
   databaseUrl: string
   /** Token of the embedded `local` device; undefined on --database-url (the bench adds one). */
   localToken: string | undefined
+  /** The service's process id (its CPU time is read from /proc). */
+  pid: number
   /** Peak resident set size of the service process so far (VmHWM), bytes. */
   peakRssBytes(): number
+  /** What the service logged so far (quoted when a phase fails). */
+  output(): string
   /** SIGTERM, wait for the exit (and the profile to be written). */
   stop(): Promise<void>
 }
@@ -50,6 +52,7 @@ export async function startBenchService(options: ServiceOptions): Promise<BenchS
     pid: service.child.pid!,
     databaseUrl: options.databaseUrl ?? withPostgresPassword(service.ready.database as string, options.dataDir),
     localToken: fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined,
+    output: service.output,
     peakRssBytes: () => processMemoryBytes(service.child.pid!, 'VmHWM'),
     async stop() {
       await service.stop()

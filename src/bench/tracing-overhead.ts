@@ -2,13 +2,12 @@
 // in their OTEL_* settings, measured as CPU time of the service process per upload. CPU time
 // is read from /proc: on a machine shared with other work it moves far less than wall-clock
 // throughput, which the figures quote beside it.
-import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { BenchService } from './service-process.ts'
-import { postSmallUploads } from './small-uploads.ts'
+import { CONTENT_TYPES } from '../codec/index.ts'
+import { runUploadLoad } from './upload-load.ts'
 
 export interface TracingMode {
   name: string
@@ -55,20 +54,8 @@ export interface RoundFigures {
   p99Ms: number
 }
 
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim())
-
-/** User + system CPU seconds a process has used (fields 14 and 15 of /proc/<pid>/stat). */
-export function processCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+/** Posts `bodies` from `clients` concurrent clients of a load process and measures the service meanwhile. */
+export async function measureRound(service: BenchService, token: string, bodiesFile: string, uploads: number, samplesPerUpload: number, clients: number): Promise<RoundFigures> {
+  const load = await runUploadLoad({ service, token, bodiesFile, contentType: CONTENT_TYPES.collection, clients })
+  return { cpuMsPerUpload: (load.serviceCpuSeconds * 1000) / uploads, samplesPerSecond: (uploads * samplesPerUpload) / load.seconds, p50Ms: load.p50Ms, p99Ms: load.p99Ms }
 }
-
-/** Posts `bodies` from `clients` concurrent clients and measures the service meanwhile. */
-export async function measureRound(service: BenchService, token: string, bodies: readonly Uint8Array[], samplesPerUpload: number, clients: number): Promise<RoundFigures> {
-  const cpuBefore = processCpuSeconds(service.pid)
-  const uploads = await postSmallUploads(service, token, bodies, samplesPerUpload, clients)
-  const cpuSeconds = processCpuSeconds(service.pid) - cpuBefore
-  return { cpuMsPerUpload: (cpuSeconds * 1000) / bodies.length, samplesPerSecond: uploads.samplesPerSecond, p50Ms: uploads.p50Ms, p99Ms: uploads.p99Ms }
-}
-

@@ -16,7 +16,7 @@ import { encodeBodies, lineBatches } from '../bench/bodies.ts'
 import { buildDataset } from '../bench/dataset.ts'
 import { addDevice } from '../db/devices.ts'
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
-import { percentile } from '../bench/small-uploads.ts'
+import { percentile, writeBodies } from '../bench/upload-load.ts'
 import { measureRound, startOtlpSink, tracingModes, type RoundFigures } from '../bench/tracing-overhead.ts'
 
 const SAMPLES_PER_UPLOAD = 100
@@ -62,10 +62,11 @@ try {
   const figures: RoundFigures[][] = modes.map(() => [])
   for (let round = 0; round <= rounds; round++) {
     const slice = mixed.slice(round * uploadsPerRound, (round + 1) * uploadsPerRound)
+    const sliceFile = writeBodies(path.join(workDir, 'bodies', `round-${round}.bin`), slice)
     // Alternate which instance goes first, so none always meets the same moment of the machine.
     const order = modes.map((_, index) => (index + round) % modes.length)
     for (const index of order) {
-      const result = await measureRound(services[index]!, tokens[index]!, slice, SAMPLES_PER_UPLOAD, clients)
+      const result = await measureRound(services[index]!, tokens[index]!, sliceFile, slice.length, SAMPLES_PER_UPLOAD, clients)
       if (round > 0) figures[index]!.push(result)
     }
     log(round === 0 ? 'warm-up done' : `round ${round} of ${rounds} done`)

@@ -1,0 +1,53 @@
+// The load process of the service figures (upload-load.ts starts it): posts the bodies of one
+// file with `clients` concurrent clients, every answer must be 200, and reads the service's
+// CPU time before and after. Prints one JSON line, an UploadLoadResult.
+import { parseArgs } from 'node:util'
+import { processCpuSeconds } from './process-cpu.ts'
+import { percentile, readBodies, type UploadLoadResult } from './upload-load.ts'
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    token: { type: 'string' },
+    'content-type': { type: 'string' },
+    clients: { type: 'string' },
+    bodies: { type: 'string' },
+    'service-pid': { type: 'string' },
+  },
+})
+
+async function main(): Promise<UploadLoadResult> {
+  const bodies = readBodies(values.bodies!)
+  const servicePid = Number(values['service-pid'])
+  const headers = { authorization: `Bearer ${values.token}`, 'content-type': values['content-type']! }
+  const latencies: number[] = []
+  let next = 0
+  const client = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!
+      const started = performance.now()
+      const response = await fetch(values.url!, { method: 'POST', headers, body })
+      const answer = await response.text()
+      if (!response.ok) throw new Error(`upload refused: HTTP ${response.status} ${answer}`)
+      latencies.push(performance.now() - started)
+    }
+  }
+  const cpuBefore = processCpuSeconds(servicePid)
+  const started = performance.now()
+  await Promise.all(Array.from({ length: Number(values.clients) }, client))
+  const seconds = (performance.now() - started) / 1000
+  const serviceCpuSeconds = processCpuSeconds(servicePid) - cpuBefore
+  latencies.sort((a, b) => a - b)
+  return { uploads: latencies.length, seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? 0, serviceCpuSeconds }
+}
+
+main().then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+    process.exit(0)
+  },
+  (error: unknown) => {
+    process.stderr.write(`load process: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,86 @@
+// Group commit: concurrent writes share one transaction and its commit. A write that arrives
+// while `maxGroupsInFlight` groups are already running waits in the queue; the next group to
+// start takes the whole queue (up to its limits). So nothing waits on a timer: under light
+// load every write is a group of one and goes at once, and under heavy load the window is
+// the time the running group takes, the moment when the writes have to wait anyway.
+//
+// `runGroup` gets the items of one group and settles each one on its own (one bad upload
+// fails alone); when it throws, every item of the group fails with that error.
+
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown }
+
+export interface GroupCommitOptions<T, R> {
+  /** Groups running at once (each on its own connection). */
+  maxGroupsInFlight: number
+  /** At most this many items in one group. */
+  maxItemsPerGroup: number
+  /** At most this much weight (samples) in one group; a single heavier item still goes alone. */
+  maxWeightPerGroup: number
+  weight(item: T): number
+  runGroup(items: T[]): Promise<Array<Settled<R>>>
+}
+
+interface Pending<T, R> {
+  item: T
+  resolve(value: R): void
+  reject(error: unknown): void
+}
+
+export interface GroupCommit<T, R> {
+  /** Resolves once the group holding `item` is committed; rejects if `item` was not stored. */
+  submit(item: T): Promise<R>
+}
+
+/**
+ * const writer = createGroupCommit({ maxGroupsInFlight: 2, maxItemsPerGroup: 48, maxWeightPerGroup: 50_000,
+ *   weight: (upload) => upload.samples, runGroup: (uploads) => storeInOneTransaction(uploads) })
+ * await writer.submit(upload) // after the commit of its group
+ */
+export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
+  const queue: Array<Pending<T, R>> = []
+  let inFlight = 0
+
+  function takeGroup(): Array<Pending<T, R>> {
+    const group: Array<Pending<T, R>> = []
+    let weight = 0
+    while (queue.length > 0 && group.length < options.maxItemsPerGroup) {
+      const next = options.weight(queue[0]!.item)
+      if (group.length > 0 && weight + next > options.maxWeightPerGroup) break
+      group.push(queue.shift()!)
+      weight += next
+    }
+    return group
+  }
+
+  async function run(group: Array<Pending<T, R>>): Promise<void> {
+    try {
+      const results = await options.runGroup(group.map((pending) => pending.item))
+      group.forEach((pending, index) => {
+        const result = results[index]!
+        if (result.ok) pending.resolve(result.value)
+        else pending.reject(result.error)
+      })
+    } catch (error) {
+      for (const pending of group) pending.reject(error)
+    }
+  }
+
+  function startGroups(): void {
+    while (inFlight < options.maxGroupsInFlight && queue.length > 0) {
+      inFlight++
+      void run(takeGroup()).finally(() => {
+        inFlight--
+        startGroups()
+      })
+    }
+  }
+
+  return {
+    submit(item) {
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ item, resolve, reject })
+        startGroups()
+      })
+    },
+  }
+}

@@ -1,0 +1,86 @@
+// The group-commit queue on its own (src/db/group-commit.ts), with a runGroup the test holds
+// open: who goes in which group, the group limits, and how each item is settled.
+import { describe, expect, it } from 'vitest'
+import { createGroupCommit, type Settled } from '../src/db/group-commit.ts'
+
+interface HeldGroup {
+  items: number[]
+  finish(results?: Array<Settled<string>>): void
+  fail(error: Error): void
+}
+
+/** Lets the queue start its next group (it does so once the finished group's promises settle). */
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+/** A queue whose groups wait until the test finishes them; `groups` lists them as they start. */
+function heldQueue(limits: { maxItemsPerGroup?: number; maxWeightPerGroup?: number } = {}) {
+  const groups: HeldGroup[] = []
+  const queue = createGroupCommit<number, string>({
+    maxGroupsInFlight: 1,
+    maxItemsPerGroup: limits.maxItemsPerGroup ?? 100,
+    maxWeightPerGroup: limits.maxWeightPerGroup ?? 1_000_000,
+    weight: (item) => item,
+    runGroup: (items) =>
+      new Promise((resolve, reject) => {
+        groups.push({
+          items,
+          finish: (results) => resolve(results ?? items.map((item) => ({ ok: true, value: `stored ${item}` }))),
+          fail: reject,
+        })
+      }),
+  })
+  return { queue, groups }
+}
+
+describe('group commit queue', () => {
+  it('starts a lone item at once, and puts what arrives meanwhile into the next group', async () => {
+    const { queue, groups } = heldQueue()
+    const first = queue.submit(1)
+    expect(groups.map((group) => group.items)).toEqual([[1]])
+    const waiting = [queue.submit(2), queue.submit(3), queue.submit(4)]
+    expect(groups).toHaveLength(1)
+
+    groups[0]!.finish()
+    expect(await first).toBe('stored 1')
+    await turn()
+    expect(groups.map((group) => group.items)).toEqual([[1], [2, 3, 4]])
+    groups[1]!.finish()
+    expect(await Promise.all(waiting)).toEqual(['stored 2', 'stored 3', 'stored 4'])
+  })
+
+  it('keeps each group within its item and weight limits; a heavier item goes alone', async () => {
+    const { queue, groups } = heldQueue({ maxItemsPerGroup: 3, maxWeightPerGroup: 10 })
+    const all = [queue.submit(1), queue.submit(1), queue.submit(1), queue.submit(1), queue.submit(1), queue.submit(6), queue.submit(5), queue.submit(50)]
+    for (let index = 0; index < 5; index++) {
+      await turn()
+      groups.at(-1)!.finish()
+    }
+    await Promise.all(all)
+    expect(groups.map((group) => group.items)).toEqual([[1], [1, 1, 1], [1, 6], [5], [50]])
+  })
+
+  it('fails only the item its group says failed, and every item when the group fails', async () => {
+    const { queue, groups } = heldQueue()
+    const first = queue.submit(1)
+    const good = queue.submit(2)
+    const bad = queue.submit(3)
+    groups[0]!.finish()
+    await first
+    await turn()
+    const refused = new Error('check constraint')
+    groups[1]!.finish([{ ok: true, value: 'stored 2' }, { ok: false, error: refused }])
+    expect(await good).toBe('stored 2')
+    await expect(bad).rejects.toBe(refused)
+
+    await turn()
+    const alone = queue.submit(4)
+    const lost = [queue.submit(5), queue.submit(6)]
+    groups[2]!.finish()
+    await alone
+    await turn()
+    expect(groups[3]!.items).toEqual([5, 6])
+    const broken = new Error('connection lost')
+    groups[3]!.fail(broken)
+    for (const item of lost) await expect(item).rejects.toBe(broken)
+  })
+})
