@@ -159,7 +159,9 @@ describe('the service', () => {
       )
       expect(answers.slice(0, 9).map((answer) => answer.status)).toEqual(Array(9).fill(200))
       for (const answer of answers.slice(0, 9)) expect(answer.body).toMatchObject({ accepted: 100, duplicates: 0 })
-      expect(answers[9]!.status).toBe(503)
+      // Not a transient fault: 500 (a retry would fail the same way while the rule holds).
+      expect(answers[9]!.status).toBe(500)
+      expect(answers[9]!.body.error.code).toBe('internal_error')
       expect(answers[9]!.body.error.message).toContain('nothing was stored')
       expect(await storedIds(device.id)).toEqual(ids(0, 9).flatMap((index) => ids(1_000_000 + index * 100, 100)))
     } finally {

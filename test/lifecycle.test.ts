@@ -11,7 +11,8 @@ const devices = (...args: string[]) => runToExit(spawnTs('src/cli/devices.ts', a
 let service: RunningService
 
 beforeAll(async () => {
-  service = await startService({ dataDir })
+  // A short lookup cache: revocations take effect within it.
+  service = await startService({ dataDir, env: { AUTH_CACHE_TTL: '1s' } })
 })
 afterAll(async () => {
   await service?.stop()
@@ -48,11 +49,12 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
     expect(listed.stdout).not.toContain(phoneToken.split('.')[1])
   })
 
-  it('revoke stops the token at the next upload', async () => {
+  it('revoke stops the token once its cached lookup expires (AUTH_CACHE_TTL)', async () => {
     expect((await devices('revoke', 'phone-1')).code).toBe(0)
     expect((await devices('list')).stdout).toMatch(/\tphone-1\trevoked /)
-    const answer = await upload(service.baseUrl, fixture('delimited.bin'), { contentType: 'application/octet-stream', token: phoneToken })
-    expect(answer.status).toBe(401)
+    let status = 200
+    while (status === 200) status = (await upload(service.baseUrl, fixture('delimited.bin'), { contentType: 'application/octet-stream', token: phoneToken })).status
+    expect(status).toBe(401)
   })
 
   it('a revoked name cannot be added again, but restore brings the device back with a new token and its samples', async () => {
@@ -125,7 +127,8 @@ describe('restart', () => {
     expect(await service.stop('SIGTERM')).toBe(0)
     expect(service.output()).toContain('"msg":"stopped"')
 
-    service = await startService({ dataDir })
+    // A short lookup cache: revocations take effect within it.
+  service = await startService({ dataDir, env: { AUTH_CACHE_TTL: '1s' } })
     expect(service.output()).not.toContain('created device')
     const again = await sqlClient(service.databaseUrl)
     expect(await countRows(again)).toBe(rowsBefore)

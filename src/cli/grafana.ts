@@ -1,4 +1,4 @@
-// npm run grafana [-- --prometheus <url>] [-- --alertmanager <url>]
+// npm run grafana [-- --prometheus <url>] [-- --alertmanager <url>] [-- --tempo <url>]
 //
 // Lets a Grafana installed on this machine open the dashboards of the running service (the
 // embedded default of `npm start` included), without Docker. It writes, under DATA_DIR/grafana:
@@ -24,6 +24,8 @@ const { values: options } = parseArgs({
   options: {
     prometheus: { type: 'string', default: 'http://127.0.0.1:9090' },
     alertmanager: { type: 'string', default: 'http://127.0.0.1:9093' },
+    // Traces, where a Tempo runs (the datasource stays empty without one).
+    tempo: { type: 'string', default: 'http://127.0.0.1:3200' },
   },
   strict: true,
 })
@@ -42,6 +44,7 @@ await runWithDatabase('grafana', async (database, config) => {
     GRAFANA_DB_PASSWORD: password,
     PROMETHEUS_URL: options.prometheus,
     ALERTMANAGER_URL: options.alertmanager,
+    TEMPO_URL: options.tempo,
     GRAFANA_DASHBOARDS_DIR: path.join(PROJECT_DIR, 'grafana', 'dashboards'),
   })
   fs.writeFileSync(path.join(outDir, 'prometheus.yml'), prometheusConfig(config, new URL(options.alertmanager)))
