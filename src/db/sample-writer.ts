@@ -9,6 +9,7 @@
 import type pg from 'pg'
 import type { CountsByKind, SampleBatch, SampleKind } from '../codec/index.ts'
 import { transaction, withClient, type Pool } from './pool.ts'
+import { recordUpload } from './upload-bookkeeping.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
 // seconds, and the microseconds are added as an interval, so no precision is lost to floats.
@@ -63,6 +64,7 @@ export async function writeSamples(pool: Pool, deviceId: number, batch: SampleBa
   const kinds = KINDS.filter((kind) => batch[kind].sampleIds.length > 0)
   return withClient(pool, (client) =>
     transaction(client, async () => {
+      await recordUpload(client, deviceId, batch)
       // Almost every upload is new samples, and a plain INSERT skips ON CONFLICT's per-row
       // speculative insertion (measured 1.7x faster on the embedded database). A retried
       // upload hits the unique key instead; then its rows go in again with ON CONFLICT DO
