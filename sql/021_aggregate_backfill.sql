@@ -19,6 +19,7 @@ create table aggregate_backfill_ranges (
 
 -- Refreshes the noted ranges, then deletes the rows it handled (rows noted meanwhile by
 -- uploads still in flight stay for the next run: their samples may not be visible yet).
+-- A range's rows go once its refresh is done, so a failing refresh only retries itself.
 --
 -- Ranges are widened to whole UTC days (every bucket of the views, minute and hour, lies
 -- within one day) and merged per table where they overlap or touch: a backfill of a year in
@@ -34,6 +35,7 @@ declare
   tables name[];
   froms timestamptz[];
   tos timestamptz[];
+  noted_froms timestamptz[];
   views text[];
 begin
   select array_agg(id) into handled from (select id from aggregate_backfill_ranges order by id limit 100000) r;
@@ -69,14 +71,13 @@ begin
     select m.hypertable, greatest(m.from_day, now() - (
              select (j.config ->> 'drop_after')::interval from timescaledb_information.jobs j
              where j.proc_name = 'policy_retention' and j.hypertable_name = m.hypertable limit 1)) as from_day,
-           m.to_day
+           m.to_day, m.from_day as noted_from
     from merged m
   )
   select array_agg(k.hypertable order by k.hypertable, k.from_day), array_agg(k.from_day order by k.hypertable, k.from_day),
-         array_agg(k.to_day order by k.hypertable, k.from_day)
-  into tables, froms, tos
-  from kept k
-  where k.to_day > k.from_day;
+         array_agg(k.to_day order by k.hypertable, k.from_day), array_agg(k.noted_from order by k.hypertable, k.from_day)
+  into tables, froms, tos, noted_froms
+  from kept k;
 
   for i in 1 .. coalesce(array_length(tables, 1), 0) loop
     -- The views on this table, then the views on those views.
@@ -90,12 +91,16 @@ begin
       join built_on b on c.hypertable_name = b.materialization
     )
     select array_agg(format('%I.%I', b.view_schema, b.view_name) order by b.depth, b.view_name) into views from built_on b;
-    for v in 1 .. coalesce(array_length(views, 1), 0) loop
-      call refresh_continuous_aggregate(views[v]::regclass, froms[i], tos[i]);
-    end loop;
+    if tos[i] > froms[i] then
+      for v in 1 .. coalesce(array_length(views, 1), 0) loop
+        call refresh_continuous_aggregate(views[v]::regclass, froms[i], tos[i]);
+      end loop;
+    end if;
+    -- Done with this range's rows (refresh_continuous_aggregate committed): a table whose
+    -- refresh fails keeps its rows for the next run and does not hold up the others.
+    delete from aggregate_backfill_ranges r
+    where r.id = any(handled) and r.hypertable = tables[i] and r.from_time >= noted_froms[i] and r.to_time < tos[i];
   end loop;
-
-  delete from aggregate_backfill_ranges where id = any(handled);
 end
 $$;
 
