@@ -102,6 +102,14 @@ describe('places()', () => {
        from unnest($1::float8[], $2::float8[], $3::float8[]) with ordinality as u(t, lat, lon, id)`,
       [rows.map((r) => r.time), rows.map((r) => r.latitude), rows.map((r) => r.longitude), DEVICE_ID],
     )
+    // The phone reports its activity every 20 minutes all along: it is never silent, so every
+    // location holds until the next one (places() ends a span only when the device goes quiet).
+    await db.query(
+      `insert into activity_samples (time, device_id, sample_id, unknown, stationary, walking, running)
+       select t, $3, (extract(epoch from t) / 60)::bigint, false, true, false, false
+       from generate_series($1::timestamptz, $2::timestamptz, interval '20 minutes') t`,
+      [new Date(PERIOD_START - 4 * HOUR), new Date(PERIOD_START + (DAYS * 24 + 9) * HOUR), DEVICE_ID],
+    )
   }, 120_000)
 
   afterAll(async () => {
