@@ -105,8 +105,10 @@ export function locationSensor(random: Random): (span: Span, phoneOnMs?: number)
     if (distanceMeters(offset, lastFixAt!) < thresholdMeters) return
     // The device believes the wrong fix: the next one comes once it seems ~500 m away from it.
     yield fix(offset, cellFixMs, offset)
-    const correctedMs = cellFixMs + Math.round(random.between(60_000, 600_000))
-    if (correctedMs < span.endMs) yield fix(place, correctedMs)
+    // Corrected within minutes, and before the stay's next span at the latest (a long stay,
+    // a holiday, would otherwise sit at the wrong place until the person moves on).
+    const correctedMs = Math.min(cellFixMs + Math.round(random.between(60_000, 600_000)), span.endMs - 1)
+    if (correctedMs > cellFixMs) yield fix(place, correctedMs)
   }
 }
 
