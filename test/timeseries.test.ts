@@ -138,7 +138,7 @@ describe('storage policies from configuration', () => {
       expect(await policyJobs(db1)).toEqual({
         'location_samples policy_compression': '7 days',
         'activity_samples policy_compression': '7 days',
-        'acceleration_samples policy_compression': '7 days',
+        'acceleration_samples policy_compression': '12 hours',
         'other_samples policy_compression': '7 days',
       })
       await upload(first, samplesBody())
@@ -153,12 +153,13 @@ describe('storage policies from configuration', () => {
       expect(await first.stop()).toBe(0)
     }
 
-    const second = await startService({ dataDir, env: { COMPRESS_AFTER: '2d', RETAIN_RAW: '400d', RETAIN_AGGREGATES: '800d' } })
+    const second = await startService({ dataDir, env: { COMPRESS_AFTER: '2d', COMPRESS_ACCELERATION_AFTER: '3h', RETAIN_RAW: '400d', RETAIN_AGGREGATES: '800d' } })
     const db2 = new pg.Client(second.databaseUrl)
     await db2.connect()
     try {
       const jobs = await policyJobs(db2)
-      expect(jobs['acceleration_samples policy_compression']).toBe('2 days')
+      expect(jobs['location_samples policy_compression']).toBe('2 days')
+      expect(jobs['acceleration_samples policy_compression']).toBe('3 hours')
       expect(jobs['acceleration_samples policy_retention']).toBe('400 days')
       expect(jobs['acceleration_per_hour policy_retention']).toBe('800 days')
       expect(Object.keys(jobs)).toHaveLength(4 * 2 + 6)
