@@ -30,16 +30,18 @@ language sql stable as $$
     select bucket from acceleration_per_minute where device_id = device and bucket >= $2 - max_gap and bucket < $3 + max_gap
   ),
   gaps as (
-    -- After the last minute with samples the device is gone until its next sample (or for
-    -- good); before the first one it had not started reporting.
+    -- After the last minute with samples the device is silent until now (or the period's
+    -- end, if later): a device silent for less than max_gap may still be reporting. Before
+    -- the first minute it had not started reporting.
     select m.bucket + interval '1 minute' as gone_from,
-           coalesce(lead(m.bucket) over (order by m.bucket), 'infinity') as gone_to
+           coalesce(lead(m.bucket) over (order by m.bucket), 'infinity') as gone_to,
+           coalesce(lead(m.bucket) over (order by m.bucket), greatest(now(), $3)) as silent_until
     from minutes m
     union all
-    select '-infinity', min(m.bucket) from minutes m
+    select '-infinity', min(m.bucket), min(m.bucket) from minutes m
   )
   select tstzmultirange(tstzrange($2, $3))
-         - coalesce(range_agg(tstzrange(g.gone_from, g.gone_to)) filter (where g.gone_to is null or g.gone_to > g.gone_from + max_gap), '{}')
+         - coalesce(range_agg(tstzrange(g.gone_from, g.gone_to)) filter (where g.gone_to is null or g.silent_until > g.gone_from + max_gap), '{}')
   from gaps g
 $$;
 

@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util'
 import { openBenchDatabase } from '../bench/bench-database.ts'
 import { dashboardQueries, formatTimings, loadSimulatedDevices, runAllJobs, timeQueries } from '../bench/dashboard-queries.ts'
 import { storageFigures, formatStorage } from '../bench/storage-figures.ts'
+import { loadConfig } from '../config.ts'
+import { applyStoragePolicies } from '../db/policies.ts'
 import { createLogger } from '../logger.ts'
 
 const USAGE = `Usage: npm run bench:queries -- [options]
@@ -48,6 +50,8 @@ async function main(argv: string[]): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-queries-'))
   const database = await openBenchDatabase({ databaseUrl: values['database-url'], dataDir, poolSize: 2, logger })
   try {
+    // The service's default policies (compression ages), as at its start.
+    await applyStoragePolicies(database.pool, loadConfig({}), logger)
     const now = new Date()
     const started = performance.now()
     const ids = await loadSimulatedDevices(database.pool, { devices, days, accelerationHoursPerDay, endDate: now }, (text) => console.error(text))
