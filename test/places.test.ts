@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { startService, type RunningService } from './support/service.ts'
+import { distanceMeters } from '../src/sim/geo.ts'
+import { formatSampleLine, generateSamples, groundTruth, type SimulationOptions } from '../src/sim/index.ts'
 
 const HOME = { latitude: 48.8566, longitude: 2.3522 }
 const WORK = { latitude: 48.8925, longitude: 2.2369 } // 9 km west-north-west of home
@@ -102,6 +104,14 @@ describe('places()', () => {
        from unnest($1::float8[], $2::float8[], $3::float8[]) with ordinality as u(t, lat, lon, id)`,
       [rows.map((r) => r.time), rows.map((r) => r.latitude), rows.map((r) => r.longitude), DEVICE_ID],
     )
+    // The phone reports its activity every 20 minutes all along: it is never silent, so every
+    // location holds until the next one (places() ends a span only when the device goes quiet).
+    await db.query(
+      `insert into activity_samples (time, device_id, sample_id, unknown, stationary, walking, running)
+       select t, $3, (extract(epoch from t) / 60)::bigint, false, true, false, false
+       from generate_series($1::timestamptz, $2::timestamptz, interval '20 minutes') t`,
+      [new Date(PERIOD_START - 4 * HOUR), new Date(PERIOD_START + (DAYS * 24 + 9) * HOUR), DEVICE_ID],
+    )
   }, 120_000)
 
   afterAll(async () => {
@@ -150,4 +160,76 @@ describe('places()', () => {
     const near = await db.query('select count(*)::int as samples from locations_near($1, $2, 300, $3, $4)', [GYM.latitude, GYM.longitude, ...period])
     expect(near.rows[0].samples).toBe(rows.filter((r) => r.time >= PERIOD_START && Math.abs(r.latitude - GYM.latitude) < 0.001 && Math.abs(r.longitude - GYM.longitude) < 0.001).length)
   })
+})
+
+// A simulated quarter as a phone uploads it (locations and activity states; acceleration
+// would only add heartbeats that activity already gives): nights and weekends at home, a week
+// of holiday away, noisy fixes around home, nights with the phone off. places() must find
+// where the person really was (the simulator's ground truth) for about as long as they were.
+describe('places() on a simulated quarter', () => {
+  const options: SimulationOptions = { days: 91, seed: 7, startDate: '2024-03-04', accelerationHoursPerDay: 0 }
+  const truth = groundTruth(options)
+  const from = new Date(truth.stays[0]!.fromMs - (truth.stays[0]!.fromMs % 86_400_000) - 3_600_000) // local midnight, Berlin winter
+  const to = new Date(Date.parse('2024-06-03T00:00:00+02:00'))
+  let service: RunningService
+  let db: pg.Client
+
+  beforeAll(async () => {
+    service = await startService()
+    db = new pg.Client(service.databaseUrl)
+    await db.connect()
+    // Uploaded the way a phone sends them: the backfill job then materializes the minute
+    // aggregates that places() reads its heartbeats from.
+    let lines: string[] = []
+    const send = async () => {
+      const response = await fetch(`${service.baseUrl}/v1/samples`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-ndjson' },
+        body: lines.join('\n') + '\n',
+      })
+      expect(response.status, await response.clone().text()).toBe(200)
+      lines = []
+    }
+    for (const sample of generateSamples(options)) {
+      lines.push(formatSampleLine(sample))
+      if (lines.length === 20_000) await send()
+    }
+    await send()
+  }, 300_000)
+
+  afterAll(async () => {
+    await db?.end()
+    await service?.stop()
+  })
+
+  it('gives each of the top three places its true dwell within 5 %', async () => {
+    expect(truth.phoneOff.length).toBeGreaterThan(2)
+    // The quarter is long past: its minutes reach the aggregates through the backfill job.
+    await expect.poll(async () => Number((await db.query('select count(*) from aggregate_backfill_ranges')).rows[0].count), { timeout: 120_000, interval: 1000 }).toBe(0)
+    const { rows } = await db.query<{ place: number; latitude: number; longitude: number; dwell_h: number; typical_hours: number[] }>(
+      `select place, latitude, longitude, (extract(epoch from dwell) / 3600)::float8 as dwell_h, typical_hours
+       from places((select id from devices where name = 'local'), $1, $2, time_zone => 'Europe/Berlin') where place <= 3`,
+      [from, to],
+    )
+    const trueHours = new Map<string, number>()
+    for (const stay of truth.stays) {
+      const counted = Math.min(stay.toMs, to.getTime()) - Math.max(stay.fromMs, from.getTime())
+      if (counted > 0) trueHours.set(stay.place, (trueHours.get(stay.place) ?? 0) + counted / 3_600_000)
+    }
+    const places = truth.stays.filter((stay, i, all) => all.findIndex((other) => other.place === stay.place) === i)
+    const table = rows.map((row) => {
+      const nearest = places.reduce((best, place) => (distanceMeters(place, row) < distanceMeters(best, row) ? place : best))
+      const expected = trueHours.get(nearest.place)!
+      return { place: row.place, is: nearest.place, metres_off: Math.round(distanceMeters(nearest, row)), dwell_h: Number(row.dwell_h.toFixed(1)), true_h: Number(expected.toFixed(1)), error: Number(((row.dwell_h - expected) / expected).toFixed(4)), typical_hours: row.typical_hours }
+    })
+    console.table(table)
+    expect(table.map((row) => row.is)).toEqual(['home', 'work', 'holiday'])
+    for (const row of table) {
+      expect(row.metres_off, row.is).toBeLessThan(100)
+      expect(Math.abs(row.error), row.is).toBeLessThan(0.05)
+    }
+    // Local hours: home holds the nights, work the office hours.
+    expect(table[0]!.typical_hours).toEqual(expect.arrayContaining([0, 1, 2, 3, 4, 5, 6]))
+    expect(table[1]!.typical_hours).toEqual(expect.arrayContaining([10, 11, 14, 15]))
+  }, 240_000)
 })

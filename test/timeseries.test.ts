@@ -138,7 +138,7 @@ describe('storage policies from configuration', () => {
       expect(await policyJobs(db1)).toEqual({
         'location_samples policy_compression': '7 days',
         'activity_samples policy_compression': '7 days',
-        'acceleration_samples policy_compression': '7 days',
+        'acceleration_samples policy_compression': '12:00:00',
         'other_samples policy_compression': '7 days',
       })
       await upload(first, samplesBody())
@@ -146,35 +146,42 @@ describe('storage policies from configuration', () => {
       const recent = [line(4_001, Date.now() - 10 * 60 * SECOND, { '@type': 'type.googleapis.com/Location', latitude: 1, longitude: 2 }),
         line(4_002, Date.now() - 5 * 60 * SECOND, { '@type': 'type.googleapis.com/Location', latitude: 1.01, longitude: 2 })]
       expect(await upload(first, recent.join('\n') + '\n')).toMatchObject({ accepted: 2 })
-      const chunks = await db1.query("select count(*)::int as n from timescaledb_information.chunks where is_compressed")
-      expect(chunks.rows[0].n).toBe(0)
+      // By default 50 Hz acceleration is compressed once half a day old (COMPRESS_ACCELERATION_AFTER):
+      // the month-old chunks are, as soon as the job runner gets to them; the recent hour is not.
+      await expect.poll(async () => {
+        const result = await db1.query("select count(*)::int as n from timescaledb_information.chunks where hypertable_name = 'acceleration_samples' and is_compressed")
+        return result.rows[0].n
+      }, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0)
+      const recentChunks = await db1.query("select count(*)::int as n from timescaledb_information.chunks where is_compressed and range_end > now() - interval '1 day'")
+      expect(recentChunks.rows[0].n).toBe(0)
     } finally {
       await db1.end()
       expect(await first.stop()).toBe(0)
     }
 
-    const second = await startService({ dataDir, env: { COMPRESS_AFTER: '2d', RETAIN_RAW: '400d', RETAIN_AGGREGATES: '800d' } })
+    const second = await startService({ dataDir, env: { COMPRESS_AFTER: '2d', COMPRESS_ACCELERATION_AFTER: '3h', RETAIN_RAW: '400d', RETAIN_AGGREGATES: '800d' } })
     const db2 = new pg.Client(second.databaseUrl)
     await db2.connect()
     try {
       const jobs = await policyJobs(db2)
-      expect(jobs['acceleration_samples policy_compression']).toBe('2 days')
+      expect(jobs['location_samples policy_compression']).toBe('2 days')
+      expect(jobs['acceleration_samples policy_compression']).toBe('03:00:00')
       expect(jobs['acceleration_samples policy_retention']).toBe('400 days')
       expect(jobs['acceleration_per_hour policy_retention']).toBe('800 days')
-      expect(Object.keys(jobs)).toHaveLength(4 * 2 + 6)
+      expect(Object.keys(jobs)).toHaveLength(4 * 2 + 7) // 4 tables: compression and retention; 7 aggregates: retention
       // Nothing runs TimescaleDB's jobs in the embedded build but the service: at start it
       // runs every job once, so the month-old chunks are compressed by now (or very soon).
       await expect.poll(async () => {
         const result = await db2.query("select count(*)::int as n from timescaledb_information.chunks where hypertable_name = 'acceleration_samples' and is_compressed")
         return result.rows[0].n
       }, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0)
-      // ... and the refresh jobs have materialized the recent minutes (the month-old ones are
-      // outside their 7-day window: see docs/sql-and-time-series.md on backfills).
+      // ... and the refresh jobs have materialized the recent minutes, and the backfill job
+      // the month-old ones (outside the policies' 7-day window: docs/sql-and-time-series.md).
       const table = await materializationTable(db2, 'location_samples_per_minute')
       await expect.poll(async () => {
         const result = await db2.query(`select count(*)::int as n from _timescaledb_internal.${table}`)
         return result.rows[0].n
-      }, { timeout: 90_000, interval: 500 }).toBe(2)
+      }, { timeout: 90_000, interval: 500 }).toBe(2 + 2)
     } finally {
       await db2.end()
       expect(await second.stop()).toBe(0)
@@ -196,3 +203,102 @@ async function materializationTable(db: pg.Client, view: string): Promise<string
   )
   return result.rows[0].name as string
 }
+
+// Late data: samples that arrive after the aggregates have moved past their time (a phone
+// offline for a month, an import of last year) are counted by every aggregate, through the
+// backfill bookkeeping of each upload (sql/021, sql/022) and the job that refreshes it.
+describe('continuous aggregates after backfills', () => {
+  const DAY = 24 * HOUR
+  // Every aggregate, bucket by bucket, against the same buckets counted from the raw rows.
+  const VIEWS = [
+    { view: 'location_samples_per_minute', table: 'location_samples', bucket: '1 minute' },
+    { view: 'location_samples_per_hour', table: 'location_samples', bucket: '1 hour' },
+    { view: 'activity_samples_per_minute', table: 'activity_samples', bucket: '1 minute' },
+    { view: 'activity_share_per_hour', table: 'activity_samples', bucket: '1 hour' },
+    { view: 'acceleration_per_minute', table: 'acceleration_samples', bucket: '1 minute' },
+    { view: 'acceleration_per_hour', table: 'acceleration_samples', bucket: '1 hour' },
+  ]
+  let service: RunningService
+  let db: pg.Client
+
+  /** Ten seconds of each kind from `start` (ms), with ids from `firstId`. */
+  function burst(start: number, firstId: number): string {
+    const lines: string[] = []
+    for (let i = 0; i < 500; i++) lines.push(line(firstId + i, start + i * 20, { '@type': 'type.googleapis.com/Acceleration', z: 1 }))
+    for (let i = 0; i < 5; i++) lines.push(line(firstId + 1000 + i, start + i * 2 * SECOND, { '@type': 'type.googleapis.com/Activity', walking: true }))
+    for (let i = 0; i < 3; i++) lines.push(line(firstId + 2000 + i, start + i * 3 * SECOND, { '@type': 'type.googleapis.com/Location', latitude: 10, longitude: 20 }))
+    return lines.join('\n') + '\n'
+  }
+
+  /** Per view: buckets whose count differs from the raw rows' count (none when complete). */
+  async function mismatches(): Promise<Record<string, number>> {
+    const found: Record<string, number> = {}
+    for (const { view, table, bucket } of VIEWS) {
+      const result = await db.query<{ n: number }>(
+        `select count(*)::int as n from (
+           select time_bucket('${bucket}', time) as bucket, count(*) as sample_count from ${table} group by 1) raw
+         full join ${view} agg using (bucket)
+         where raw.sample_count is distinct from agg.sample_count`,
+      )
+      found[view] = result.rows[0]!.n
+    }
+    return found
+  }
+
+  const complete = Object.fromEntries(VIEWS.map(({ view }) => [view, 0]))
+
+  /** Runs the refresh policies now, as the scheduler would within minutes: the watermarks move up to now. */
+  async function runRefreshPolicies(): Promise<void> {
+    const jobs = await db.query<{ job_id: number }>("select job_id from timescaledb_information.jobs where proc_name = 'policy_refresh_continuous_aggregate' order by job_id")
+    for (const { job_id } of jobs.rows) await db.query('call run_job($1)', [job_id])
+  }
+
+  beforeAll(async () => {
+    service = await startService()
+    db = new pg.Client(service.databaseUrl)
+    await db.connect()
+  }, 120_000)
+
+  afterAll(async () => {
+    await db?.end()
+    await service?.stop()
+  })
+
+  it('counts recent data, then a month-old upload, then a year-old one, in every aggregate', async () => {
+    const now = Math.floor(Date.now() / HOUR) * HOUR - HOUR
+    expect(await upload(service, burst(now, 1_000_000))).toMatchObject({ accepted: 508 })
+    await runRefreshPolicies()
+    expect(await mismatches()).toEqual(complete)
+
+    // A month late: older than the refresh policies' window and their watermarks. The job
+    // runner runs the backfill job within a minute.
+    expect(await upload(service, burst(now - 30 * DAY, 2_000_000))).toMatchObject({ accepted: 508 })
+    expect(Number((await db.query('select count(*) from aggregate_backfill_ranges')).rows[0].count)).toBeGreaterThan(0)
+    await expect.poll(mismatches, { timeout: 90_000, interval: 1000 }).toEqual(complete)
+    await runRefreshPolicies()
+    expect(await mismatches()).toEqual(complete)
+
+    // A year late, after the month-old chunks were compressed.
+    await db.query("select compress_chunk(c) from show_chunks('acceleration_samples', older_than => interval '7 days') c")
+    expect(await upload(service, burst(now - 365 * DAY, 3_000_000))).toMatchObject({ accepted: 508 })
+    await expect.poll(mismatches, { timeout: 90_000, interval: 1000 }).toEqual(complete)
+    await runRefreshPolicies()
+    expect(await mismatches()).toEqual(complete)
+    const total = await db.query('select sum(sample_count)::int as n from acceleration_per_hour')
+    expect(total.rows[0].n).toBe(1500)
+    expect(Number((await db.query('select count(*) from aggregate_backfill_ranges')).rows[0].count)).toBe(0)
+  }, 300_000)
+
+  it('keeps each device\'s newest sample time per kind, which a backfill does not move back', async () => {
+    const result = await db.query<{ kind: string; last: Date }>(
+      "select kind, last_sample_time as last from device_last_seen join devices d on d.id = device_id where d.name = 'local' order by kind",
+    )
+    expect(result.rows.map((row) => row.kind)).toEqual(['acceleration', 'activity', 'location'])
+    // The recent burst's newest sample of each kind, although a month-old and a year-old upload came after it.
+    for (const row of result.rows) {
+      const newest = await db.query<{ last: Date }>(`select max(time) as last from ${row.kind}_samples`)
+      expect(row.last, row.kind).toEqual(newest.rows[0]!.last)
+      expect(Date.now() - row.last.getTime(), row.kind).toBeLessThan(3 * HOUR)
+    }
+  })
+})

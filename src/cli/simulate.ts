@@ -7,7 +7,7 @@ import { formatBytes, formatStats, SIMULATION_DEFAULTS, simulateToFiles, type Si
 const USAGE = `usage: npm run simulate -- --days N --out DIR [--seed S] [--acceleration-hours H] [--start YYYY-MM-DD]
 
   --days N                 whole days to simulate (required)
-  --out DIR                directory for location.jsonl, activity.jsonl, acceleration.jsonl (required)
+  --out DIR                directory for location.jsonl, activity.jsonl, acceleration.jsonl, ground-truth.json (required)
   --seed S                 32-bit integer seed; same seed, same bytes (default ${SIMULATION_DEFAULTS.seed})
   --acceleration-hours H   hours of 50 Hz acceleration per day, 0..24 (default ${SIMULATION_DEFAULTS.accelerationHoursPerDay})
   --start YYYY-MM-DD       first day, from local midnight in Berlin (default ${SIMULATION_DEFAULTS.startDate})`
@@ -58,6 +58,7 @@ async function main(): Promise<number> {
   const lines = stats.samplesByKind.location + stats.samplesByKind.activity + stats.samplesByKind.acceleration
   showProgress({ dayIndex: options.days - 1, lines, bytes: files.reduce((sum, file) => sum + file.bytes, 0) }, true)
   console.log(formatStats(stats, files, performance.now() - startedMs))
+  console.log(`ground truth (stays, phone off): ${result.groundTruthPath}`)
   return 0
 }
 

@@ -1,5 +1,5 @@
-// Compression and retention policies, from configuration (COMPRESS_AFTER, RETAIN_RAW,
-// RETAIN_AGGREGATES). The ages are operator settings, not schema, so they are applied at every
+// Compression and retention policies, from configuration (COMPRESS_AFTER,
+// COMPRESS_ACCELERATION_AFTER, RETAIN_RAW, RETAIN_AGGREGATES). The ages are operator settings, not schema, so they are applied at every
 // start instead of in a migration: a policy that matches is left alone, one whose age changed is
 // removed and added again, one no longer wanted is removed. Running it twice changes nothing.
 //
@@ -8,10 +8,15 @@ import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { transaction, withClient, type Pool } from './pool.ts'
 
-export type StoragePolicySettings = Pick<Config, 'compressAfterMs' | 'retainRawMs' | 'retainAggregatesMs'>
+export type StoragePolicySettings = Pick<Config, 'compressAfterMs' | 'compressAccelerationAfterMs' | 'retainRawMs' | 'retainAggregatesMs'>
 
 /** The raw sample hypertables (sql/003): compressed after COMPRESS_AFTER, dropped after RETAIN_RAW. */
 export const RAW_HYPERTABLES = ['location_samples', 'activity_samples', 'acceleration_samples', 'other_samples'] as const
+
+/** Each table's compression age: sized to its data rate, like its chunk interval (sql/025). */
+function compressAfterMs(table: (typeof RAW_HYPERTABLES)[number], settings: StoragePolicySettings): number {
+  return table === 'acceleration_samples' ? settings.compressAccelerationAfterMs : settings.compressAfterMs
+}
 
 // Serializes replicas that start together (each would otherwise add the same policy).
 const POLICY_LOCK_KEY = 0x7473_706f
@@ -53,7 +58,7 @@ export async function applyStoragePolicies(pool: Pool, settings: StoragePolicySe
       )
       const applied: string[] = []
       for (const table of RAW_HYPERTABLES) {
-        applied.push(...(await ensurePolicy(client, COMPRESSION, table, settings.compressAfterMs)))
+        applied.push(...(await ensurePolicy(client, COMPRESSION, table, compressAfterMs(table, settings))))
         applied.push(...(await ensurePolicy(client, RETENTION, table, settings.retainRawMs)))
       }
       for (const { name } of aggregates.rows) {

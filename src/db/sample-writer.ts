@@ -20,6 +20,7 @@ import type pg from 'pg'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
 import { transaction, withClient, type Pool } from './pool.ts'
+import { recordUpload } from './upload-bookkeeping.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
 // seconds, and the microseconds are added as an interval, so no precision is lost to floats.
@@ -152,6 +153,7 @@ async function storeTogether(client: pg.ClientBase, uploads: readonly Upload[]):
   for (const kind of KINDS) {
     for (const part of statementParts(uploads, kind)) await insertRows(client, kind, part, NEW_ROWS_SQL)
   }
+  for (const { deviceId, batch } of uploads) await recordUpload(client, deviceId, batch)
   return uploads.map(({ batch }) => ({ ok: true, value: countsByKind(batch) }))
 }
 
@@ -208,6 +210,8 @@ async function storeUpload(client: pg.ClientBase, upload: Upload, statements: Re
   for (const kind of KINDS) {
     if (upload.batch[kind].sampleIds.length > 0) stored[kind] = await insertRows(client, kind, [upload], statements)
   }
+  // Last-seen times and late-data ranges for the aggregates (upload-bookkeeping.ts).
+  await recordUpload(client, upload.deviceId, upload.batch)
   return stored
 }
 

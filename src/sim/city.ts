@@ -2,7 +2,7 @@
 // streets and parks, rounded), and the city's time zone so that the routine keeps local hours.
 import type { LatLon } from './geo.ts'
 
-export type PlaceName = 'home' | 'work' | 'lunch' | 'supermarket' | 'gym' | 'friends' | 'runningPark' | 'bigPark' | 'cafe' | 'parents'
+export type PlaceName = 'home' | 'work' | 'lunch' | 'supermarket' | 'gym' | 'friends' | 'runningPark' | 'bigPark' | 'cafe' | 'parents' | 'holiday'
 
 export interface Place extends LatLon {
   name: PlaceName
@@ -32,5 +32,6 @@ export const BERLIN: City = {
     bigPark: place('bigPark', 52.4731, 13.4017, 'Tempelhofer Feld'),
     cafe: place('cafe', 52.5433, 13.4023, 'cafe at Mauerpark'),
     parents: place('parents', 52.3906, 13.0645, "parents' house in Potsdam"),
+    holiday: place('holiday', 54.3796, 13.6096, 'holiday flat at the beach in Binz, Rügen (a week a quarter)'),
   },
 }

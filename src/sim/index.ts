@@ -1,6 +1,7 @@
 // The sample simulator: one person in a real city, generating locations, activity states and
 // 50 Hz acceleration as proto3-JSON lines. The CLI is src/cli/simulate.ts.
-export { generateSamples, SIMULATION_DEFAULTS, type SimulationOptions } from './simulation.ts'
+export { generateSamples, groundTruth, SIMULATION_DEFAULTS, type GroundTruth, type GroundTruthStay, type SimulationOptions } from './simulation.ts'
+export { LIFE_RULES } from './life.ts'
 export { formatSampleLine, formatTimestamp } from './jsonl.ts'
 export { simulateToFiles, type SimulationProgress, type SimulationResult } from './run.ts'
 export { openSampleFiles, FILE_NAMES, type SampleFiles, type WrittenFile } from './writer.ts'

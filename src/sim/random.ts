@@ -27,6 +27,8 @@ export interface RandomStreams {
   location: Random
   activity: Random
   acceleration: Random
+  /** Holidays and phone-off times (src/sim/life.ts). */
+  life: Random
 }
 
 /** `seed` is a 32-bit integer; the same seed gives the same streams on every machine. */
@@ -37,7 +39,7 @@ export function randomStreams(seed: number): RandomStreams {
     generator.jump()
     return stream
   }
-  return { routine: next(), location: next(), activity: next(), acceleration: next() }
+  return { routine: next(), location: next(), activity: next(), acceleration: next(), life: next() }
 }
 
 function randomFrom(generator: JumpableRandomGenerator): Random {

@@ -30,13 +30,29 @@ interface Outing {
 
 const MINUTE_MS = 60_000
 
-/** Plans `days` days starting with the local date `startDate` (YYYY-MM-DD), one at a time. */
-export function* planDays(city: City, startDate: string, days: number, random: Random): Generator<DayPlan> {
+/**
+ * Plans `days` days starting with the local date `startDate` (YYYY-MM-DD), one at a time.
+ * Days in `holidayDays` (indexes) are spent at the holiday place from midnight to midnight:
+ * the journey there and back happens while the phone is off (src/sim/life.ts).
+ */
+export function* planDays(city: City, startDate: string, days: number, random: Random, holidayDays: ReadonlySet<number> = new Set()): Generator<DayPlan> {
   for (let index = 0; index < days; index++) {
     const startMs = localMidnight(city.timeZone, addDays(startDate, index))
     const endMs = localMidnight(city.timeZone, addDays(startDate, index + 1))
-    yield { index, startMs, endMs, spans: planDay(city, startMs, endMs, random) }
+    const spans = holidayDays.has(index) ? holidaySpans(city, startMs, endMs, random) : planDay(city, startMs, endMs, random)
+    yield { index, startMs, endMs, spans }
   }
+}
+
+/** A lazy day away: asleep until late, awake at the holiday flat (the beach is next door). */
+function holidaySpans(city: City, dayStartMs: number, dayEndMs: number, random: Random): Span[] {
+  const at = (hour: number) => Math.round(atLocalHour(city.timeZone, dayStartMs, hour))
+  return staySpans(city.places.holiday, dayStartMs, dayEndMs, false, [[dayStartMs, at(random.between(8.5, 10))], [at(random.between(23, 23.9)), dayEndMs]], random)
+}
+
+export function addDays(date: string, days: number): string {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number]
+  return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10)
 }
 
 function planDay(city: City, dayStartMs: number, dayEndMs: number, random: Random): Span[] {
@@ -160,7 +176,3 @@ function staySpans(place: Place, startMs: number, endMs: number, arrived: boolea
   return spans
 }
 
-function addDays(date: string, days: number): string {
-  const [year, month, day] = date.split('-').map(Number) as [number, number, number]
-  return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10)
-}

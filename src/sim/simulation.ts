@@ -4,6 +4,7 @@ import { accelerationDuring, scheduleBursts } from './acceleration.ts'
 import { activitySensor } from './activity.ts'
 import { BERLIN, type City } from './city.ts'
 import { localMidnight } from './clock.ts'
+import { planLife, type LifePlan } from './life.ts'
 import { locationSensor } from './location.ts'
 import { randomStreams } from './random.ts'
 import { planDays, type DayPlan } from './routine.ts'
@@ -49,12 +50,15 @@ function* samplesOf(options: Required<Omit<SimulationOptions, 'onDay'>> & Pick<S
   const random = randomStreams(seed)
   const locationDuring = locationSensor(random.location)
   const activityDuring = activitySensor(random.activity)
+  const life = planLife(city, startDate, days, random.life)
   let nextId = 1
-  for (const day of planDays(city, startDate, days, random.routine)) {
+  for (const day of planDays(city, startDate, days, random.routine, life.holidayDays)) {
     options.onDay?.(day)
     const bursts = scheduleBursts(day, accelerationHoursPerDay, random.acceleration)
     for (const span of day.spans) {
-      const readings = mergeByTime([locationDuring(span), activityDuring(span), accelerationDuring(span, bursts, random.acceleration)])
+      const phoneOnMs = life.phoneOff.find(([, onMs]) => onMs >= span.startMs && onMs < span.endMs)?.[1]
+      const sources = [locationDuring(span, phoneOnMs), activityDuring(span), accelerationDuring(span, bursts, random.acceleration)]
+      const readings = mergeByTime(sources.map((source) => whilePhoneOn(source, life.phoneOff)))
       for (const reading of readings) {
         // Readings are fresh objects made for this sample: numbering them in place saves a copy per sample.
         const sample = reading as SimulatedSample
@@ -63,6 +67,61 @@ function* samplesOf(options: Required<Omit<SimulationOptions, 'onDay'>> & Pick<S
       }
     }
   }
+}
+
+/** The readings taken while the phone was on (the sensors run on; nothing is recorded). */
+function* whilePhoneOn(readings: Iterator<Reading>, phoneOff: LifePlan['phoneOff']): Generator<Reading> {
+  for (let next = readings.next(); !next.done; next = readings.next()) {
+    const timeMs = next.value.timeMs
+    if (!phoneOff.some(([offMs, onMs]) => timeMs >= offMs && timeMs < onMs)) yield next.value
+  }
+}
+
+export interface GroundTruthStay {
+  place: string
+  latitude: number
+  longitude: number
+  /** [fromMs, toMs): at the place with the phone on (time with the phone off is not here). */
+  fromMs: number
+  toMs: number
+}
+
+export interface GroundTruth {
+  stays: GroundTruthStay[]
+  phoneOff: Array<[number, number]>
+}
+
+/**
+ * Where the simulated person really was, and when the phone was off: the same plan as
+ * generateSamples() with the same options, without the samples.
+ */
+export function groundTruth(options: SimulationOptions): GroundTruth {
+  const { days, seed = SIMULATION_DEFAULTS.seed, startDate = SIMULATION_DEFAULTS.startDate, city = BERLIN } = options
+  const random = randomStreams(seed)
+  const life = planLife(city, startDate, days, random.life)
+  const stays: GroundTruthStay[] = []
+  for (const day of planDays(city, startDate, days, random.routine, life.holidayDays)) {
+    for (const span of day.spans) {
+      if (!span.place) continue
+      // The span minus the times the phone was off.
+      let pieces: Array<[number, number]> = [[span.startMs, span.endMs]]
+      for (const off of life.phoneOff) pieces = pieces.flatMap((piece) => withoutInterval(piece, off))
+      for (const [fromMs, toMs] of pieces) {
+        const previous = stays[stays.length - 1]
+        if (previous && previous.place === span.place.name && previous.toMs === fromMs) previous.toMs = toMs
+        else stays.push({ place: span.place.name, latitude: span.place.latitude, longitude: span.place.longitude, fromMs, toMs })
+      }
+    }
+  }
+  return { stays, phoneOff: life.phoneOff }
+}
+
+/** [from, to) minus [cutFrom, cutTo): none, one or two intervals. */
+function withoutInterval([from, to]: [number, number], [cutFrom, cutTo]: [number, number]): Array<[number, number]> {
+  if (cutTo <= from || cutFrom >= to) return [[from, to]]
+  const left: Array<[number, number]> = cutFrom > from ? [[from, cutFrom]] : []
+  const right: Array<[number, number]> = cutTo < to ? [[cutTo, to]] : []
+  return [...left, ...right]
 }
 
 /** Interleaves time-ordered readings into one time-ordered sequence (ties: in source order). */

@@ -1,0 +1,55 @@
+// What the database keeps about each upload besides its samples, written in the upload's own
+// transaction by one call of record_upload() (sql/022): the device's last-seen time per kind
+// (device_last_seen, read by the device-silent alert and the dashboards instead of raw rows)
+// and, for samples older than the refresh policies' window, the time range the continuous
+// aggregates must be refreshed over (aggregate_backfill_ranges, sql/021).
+//
+//   await recordUpload(client, deviceId, batch)   // inside the upload's transaction
+import type pg from 'pg'
+import { SAMPLE_KINDS, type SampleBatch } from '../codec/index.ts'
+import type { SampleKeyColumns } from '../codec/samples.ts'
+
+export interface KindTimeRange {
+  kind: string
+  /** RFC 3339 with microseconds, exact: the database keeps microseconds. */
+  first: string
+  last: string
+}
+
+/** Notes the upload's per-kind time ranges: one statement, whatever the number of kinds. */
+export async function recordUpload(client: Pick<pg.ClientBase, 'query'>, deviceId: number, batch: SampleBatch): Promise<void> {
+  const ranges = kindTimeRanges(batch)
+  if (ranges.length === 0) return
+  await client.query('select record_upload($1, $2::text[], $3::timestamptz[], $4::timestamptz[])', [
+    deviceId,
+    ranges.map((range) => range.kind),
+    ranges.map((range) => range.first),
+    ranges.map((range) => range.last),
+  ])
+}
+
+/** The first and last sample time of each kind present in the batch. */
+export function kindTimeRanges(batch: SampleBatch): KindTimeRange[] {
+  const ranges: KindTimeRange[] = []
+  for (const kind of SAMPLE_KINDS) {
+    const columns: SampleKeyColumns = batch[kind]
+    if (columns.seconds.length === 0) continue
+    let first = 0
+    let last = 0
+    for (let i = 1; i < columns.seconds.length; i++) {
+      if (isEarlier(columns, i, first)) first = i
+      if (isEarlier(columns, last, i)) last = i
+    }
+    ranges.push({ kind, first: timestampText(columns, first), last: timestampText(columns, last) })
+  }
+  return ranges
+}
+
+function isEarlier({ seconds, micros }: SampleKeyColumns, a: number, b: number): boolean {
+  return seconds[a]! < seconds[b]! || (seconds[a] === seconds[b] && micros[a]! < micros[b]!)
+}
+
+function timestampText({ seconds, micros }: SampleKeyColumns, i: number): string {
+  const whole = new Date(seconds[i]! * 1000).toISOString().slice(0, 19)
+  return `${whole}.${String(micros[i]).padStart(6, '0')}Z`
+}
