@@ -23,6 +23,26 @@ export function reportFailure(tool: string, error: unknown): void {
   console.error(known ? `${tool}: ${(error as Error).message}` : error)
 }
 
+let earlySignal: NodeJS.Signals | undefined
+const earlyListeners: Array<(signal: NodeJS.Signals) => void> = []
+
+/**
+ * Takes SIGTERM and SIGINT over from Node's default (exit at once) for a process that is still
+ * starting: a signal then is remembered and answered by stopOnSignals' orderly stop, so a
+ * supervisor's stop during start-up (or right after the ready line) never kills the process
+ * between two steps, leaving the data directory's lock behind. Call first thing.
+ */
+export function holdStopSignals(): void {
+  const remember = (signal: NodeJS.Signals): void => {
+    // A second one means "now": the operator would rather lose the orderly stop than wait.
+    if (earlySignal) process.exit(1)
+    earlySignal = signal
+  }
+  earlyListeners.push(remember)
+  process.on('SIGTERM', remember)
+  process.on('SIGINT', remember)
+}
+
 /**
  * Runs `stop` on the first SIGTERM or SIGINT, then exits 0. Later signals are ignored
  * (`on`, not `once`): a second Ctrl-C while draining must not kill the process mid-write.
@@ -42,6 +62,12 @@ export function stopOnSignals(stop: (reason: NodeJS.Signals | 'engine failure') 
   }
   process.on('SIGTERM', (signal) => handle(signal, 0))
   process.on('SIGINT', (signal) => handle(signal, 0))
+  // A signal that came while the process was starting is answered now, with the orderly stop.
+  for (const listener of earlyListeners) {
+    process.removeListener('SIGTERM', listener)
+    process.removeListener('SIGINT', listener)
+  }
+  if (earlySignal) handle(earlySignal, 0)
   void engine?.health.failed.then((failure) => {
     engine.logger.fatal({ reason: failure.reason }, failure.message)
     handle('engine failure', 1)

@@ -8,12 +8,13 @@ import { ensureLocalDevice, localTokenPath } from './db/local-device.ts'
 import { startJobRunner } from './db/job-runner.ts'
 import { createApp } from './http/app.ts'
 import { manageConnections } from './http/connections.ts'
-import { openPreparedDatabase, reportFailure, stopOnSignals } from './lifecycle.ts'
+import { holdStopSignals, openPreparedDatabase, reportFailure, stopOnSignals } from './lifecycle.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { startTelemetry } from './telemetry/index.ts'
 import { checkFreeToStart, portInUse } from './startup-ports.ts'
 
 async function main(): Promise<void> {
+  holdStopSignals()
   const config = loadConfig()
   const logger = createLogger(config)
   // Before anything is migrated or created: a busy port stops the start here, in one line.
