@@ -251,15 +251,31 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined
 }
 
-function integer(env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+function integer(env: Env, name: string, fallback: number, range: WholeNumberRange = {}): number {
   const raw = nonEmpty(env[name])
-  if (raw === undefined) return fallback
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`)
+  return raw === undefined ? fallback : parseWholeNumber(name, raw, range)
+}
+
+export interface WholeNumberRange {
+  min?: number
+  max?: number
+}
+
+/**
+ * A whole number within `range`, for a variable or a command-line flag named `name`; the one
+ * integer parser of the service and its tools (the tools turn the ConfigError into a usage error).
+ */
+export function parseWholeNumber(name: string, raw: string, range: WholeNumberRange = {}): number {
   const value = Number(raw)
-  if ((range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)) {
-    throw new ConfigError(`${name} must be between ${range.min ?? '-'} and ${range.max ?? '-'}, got ${value}`)
-  }
+  const outside = (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)
+  if (!/^\d+$/.test(raw) || outside) throw new ConfigError(`${name} must be a whole number${rangeText(range)}, got ${JSON.stringify(raw)}`)
   return value
+}
+
+function rangeText({ min, max }: WholeNumberRange): string {
+  if (min !== undefined && max !== undefined) return ` from ${min} to ${max}`
+  if (min !== undefined) return ` >= ${min}`
+  return max === undefined ? '' : ` <= ${max}`
 }
 
 /** 0 asks the operating system for a free port (what the tests use). */
