@@ -3,7 +3,7 @@
 // located error.
 import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { bodyFormatFor, DecodeError, decodeSamples, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
+import { ACCEPTED_CONTENT_TYPES, bodyFormatFor, CONTENT_TYPES, DecodeError, decodeSamples, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
 import { SampleCollectionType, SampleType } from '../src/codec/proto.ts'
 import { fixture, WIRE_BODIES } from './support/fixtures.ts'
 
@@ -94,10 +94,16 @@ describe('Content-Type', () => {
     ['application/octet-stream', 'delimited'],
     ['application/json; charset=utf-8', 'json'],
     ['application/x-ndjson', 'ndjson'],
+    ['application/jsonl', 'ndjson'],
     ['text/plain', undefined],
+    ['constructor', undefined],
     ['', undefined],
   ])('%s -> %s', (contentType, format) => {
     expect(bodyFormatFor(contentType)).toBe(format)
+  })
+  it('the list a refused upload is told to use names only types that are taken', () => {
+    expect(ACCEPTED_CONTENT_TYPES.filter((contentType) => bodyFormatFor(contentType) === undefined)).toEqual([])
+    expect(ACCEPTED_CONTENT_TYPES).toEqual(expect.arrayContaining(Object.values(CONTENT_TYPES)))
   })
 })
 
