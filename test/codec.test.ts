@@ -5,18 +5,10 @@ import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { ACCEPTED_CONTENT_TYPES, bodyFormatFor, CONTENT_TYPES, DecodeError, decodeSamples, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
 import { SampleCollectionType, SampleType } from '../src/codec/proto.ts'
-import { fixture, WIRE_BODIES } from './support/fixtures.ts'
+import { expectedSamples, fixture, WIRE_BODIES, type ExpectedSample } from './support/fixtures.ts'
 
 
-interface ExpectedSample {
-  id: string
-  type_url: string
-  seconds: number
-  nanos: number
-  kind: 'location' | 'activity' | 'acceleration' | 'other'
-  [field: string]: unknown
-}
-const expected = JSON.parse(fixture('expected.json').toString()) as ExpectedSample[]
+const expected = expectedSamples()
 
 /** The batch as one flat list of samples, in the fixture's vocabulary, for comparison. */
 function flatten(batch: SampleBatch): ExpectedSample[] {
