@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startEntry } from '../../src/cli/project-process.ts'
-import { localTokenPath } from '../../src/db/local-device.ts'
+import { localTokenPath } from '../../src/config.ts'
 import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
 export { PROJECT_DIR, runToExit, spawnEntry as spawnTs, type Finished } from '../../src/cli/project-process.ts'
