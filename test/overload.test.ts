@@ -14,7 +14,7 @@ import { processMemoryBytes } from '../src/cli/project-process.ts'
 import { countStoredSamples } from '../src/db/stored-samples.ts'
 
 const MiB = 1024 * 1024
-/** The bound documented in readme-reliability.md for these settings. */
+/** The bound docs/operations.md quotes for these settings. */
 const PEAK_RSS_BOUND_MIB = 900
 const CONCURRENT_UPLOADS = 40
 const SAMPLES_PER_UPLOAD = 50_000

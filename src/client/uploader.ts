@@ -66,16 +66,16 @@ export async function uploadBatch(
 
   let waitedMs = 0
   for (let retry = 0; ; retry++) {
-    const failure = await attempt(target, headers, payload, events.signal)
-    if ('answer' in failure) return failure.answer // not a failure after all: stored
+    const result = await attempt(target, headers, payload, events.signal)
+    if ('answer' in result) return result.answer
     if (retry >= policy.maxRetries) {
-      throw new UploadGaveUp(`gave up after ${retry} retries: ${failure.reason}`, { cause: failure.error })
+      throw new UploadGaveUp(`gave up after ${retry} retries: ${result.reason}`, { cause: result.error })
     }
-    const delayMs = Math.round(backoffMs(policy, retry, failure.retryAfterMs))
+    const delayMs = Math.round(backoffMs(policy, retry, result.retryAfterMs))
     if (waitedMs + delayMs > policy.maxTotalWaitMs) {
-      throw new UploadGaveUp(`gave up after ${retry} retries (${Math.round(waitedMs / 1000)} s waited, next wait would pass the cap): ${failure.reason}`, { cause: failure.error })
+      throw new UploadGaveUp(`gave up after ${retry} retries (${Math.round(waitedMs / 1000)} s waited, next wait would pass the cap): ${result.reason}`, { cause: result.error })
     }
-    events.onRetry?.({ retry: retry + 1, delayMs, reason: failure.reason })
+    events.onRetry?.({ retry: retry + 1, delayMs, reason: result.reason })
     await sleep(delayMs, undefined, { signal: events.signal })
     waitedMs += delayMs
   }
