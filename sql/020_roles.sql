@@ -8,9 +8,9 @@
 --                      devices' names but not their token hashes.
 --
 -- A login role, e.g. on a real server:
---   create role ingest login password '...' in role telemetry_service;
+--   create role telemetry_ingest login password '...' in role telemetry_service;
 --   create role grafana_reader login password '...' in role telemetry_reader;
--- (grafana/timescaledb-reader.sh does the second for docker compose).
+-- (k8s/timescaledb-login-roles.sh does both, for docker compose and Kubernetes).
 --
 -- Roles belong to the whole server, not to one database, so they may exist already (another
 -- database on the same server, or the compose init script): create them only when missing.

@@ -11,6 +11,8 @@ export interface Config {
   databaseUrl: string | undefined
   /** Where the embedded database keeps its files and the generated `local.token`. */
   dataDir: string
+  /** DATA_DIR/local.token: the token of device `local`, written on the embedded default's first start. */
+  localTokenFile: string
   embeddedPgHost: string
   embeddedPgPort: number
   /** An outside session that leaves a transaction open this long is ended (embedded only). */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     port: port(env, 'PORT', 8080),
     databaseUrl,
     dataDir: dataDir(env),
+    localTokenFile: localTokenPath(dataDir(env)),
     embeddedPgHost: env.EMBEDDED_PG_HOST?.trim() || '127.0.0.1',
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', 5433),
     embeddedIdleInTransactionTimeoutMs: duration(env, 'EMBEDDED_IDLE_IN_TRANSACTION_TIMEOUT', 5_000),
@@ -193,14 +196,14 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
 export interface ClientConfig {
   /** `TELEMETRY_TOKEN`: the device's bearer token, when `--token` does not give one. */
   token: string | undefined
-  /** Where a local service keeps `local.token` (the client's fallback against localhost). */
-  dataDir: string
+  /** A local service's `local.token` (the client's fallback against localhost). */
+  localTokenFile: string
   /** `TELEMETRY_URL`: the service's base URL, when `--url` does not give one. */
   url: string
 }
 
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  return { token: nonEmpty(env.TELEMETRY_TOKEN), dataDir: dataDir(env), url: nonEmpty(env.TELEMETRY_URL) ?? 'http://localhost:8080' }
+  return { token: nonEmpty(env.TELEMETRY_TOKEN), localTokenFile: localTokenPath(dataDir(env)), url: nonEmpty(env.TELEMETRY_URL) ?? 'http://localhost:8080' }
 }
 
 function otelConfig(env: Env): OtelConfig {
@@ -242,6 +245,11 @@ function dataDir(env: Env): string {
   return path.resolve(env.DATA_DIR?.trim() || './data')
 }
 
+/** Where the service leaves device `local`'s token in a data directory, and the client finds it. */
+export function localTokenPath(dataDir: string): string {
+  return path.join(dataDir, 'local.token')
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
@@ -251,15 +259,31 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined
 }
 
-function integer(env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+function integer(env: Env, name: string, fallback: number, range: WholeNumberRange = {}): number {
   const raw = nonEmpty(env[name])
-  if (raw === undefined) return fallback
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`)
+  return raw === undefined ? fallback : parseWholeNumber(name, raw, range)
+}
+
+export interface WholeNumberRange {
+  min?: number
+  max?: number
+}
+
+/**
+ * A whole number within `range`, for a variable or a command-line flag named `name`; the one
+ * integer parser of the service and its tools (the tools turn the ConfigError into a usage error).
+ */
+export function parseWholeNumber(name: string, raw: string, range: WholeNumberRange = {}): number {
   const value = Number(raw)
-  if ((range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)) {
-    throw new ConfigError(`${name} must be between ${range.min ?? '-'} and ${range.max ?? '-'}, got ${value}`)
-  }
+  const outside = (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)
+  if (!/^\d+$/.test(raw) || outside) throw new ConfigError(`${name} must be a whole number${rangeText(range)}, got ${JSON.stringify(raw)}`)
   return value
+}
+
+function rangeText({ min, max }: WholeNumberRange): string {
+  if (min !== undefined && max !== undefined) return ` from ${min} to ${max}`
+  if (min !== undefined) return ` >= ${min}`
+  return max === undefined ? '' : ` <= ${max}`
 }
 
 /** 0 asks the operating system for a free port (what the tests use). */

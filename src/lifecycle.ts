@@ -9,10 +9,7 @@ import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
 import type { Config } from './config.ts'
 import type { Logger } from './logger.ts'
 import { PortInUse } from './startup-ports.ts'
-
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
+import { UsageError } from './cli/usage.ts'
 
 // Errors whose message says what is wrong and what to do: no stack trace needed.
 const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, DataDirUnusable, EmbeddedEngineFailure, StoragePolicyError, UsageError, PortInUse]

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { loadConfig, type Config } from './config.ts'
 import { redactedUrl, type Database } from './db/database.ts'
-import { ensureLocalDevice, localTokenPath } from './db/local-device.ts'
+import { ensureLocalDevice } from './db/local-device.ts'
 import { startJobRunner } from './db/job-runner.ts'
 import { createApp } from './http/app.ts'
 import { manageConnections } from './http/connections.ts'
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
 }
 
 async function serveUntilSignal(config: Config, logger: Logger, database: Database): Promise<void> {
-  if (database.embedded) await ensureLocalDevice(database.pool, config.dataDir, logger)
+  if (database.embedded) await ensureLocalDevice(database.pool, config.localTokenFile, logger)
 
   const telemetry = await startTelemetry(config)
   telemetry.observePool(database.pool)
@@ -72,7 +72,7 @@ async function serveUntilSignal(config: Config, logger: Logger, database: Databa
       metrics: `http://${config.metricsHost}:${telemetry.metricsPort}/metrics`,
       traces: telemetry.traces,
       database: redactedUrl(database.url),
-      embedded: database.embedded ? { dataDir: config.dataDir, tokenFile: localTokenPath(config.dataDir) } : undefined,
+      embedded: database.embedded ? { dataDir: config.dataDir, tokenFile: config.localTokenFile } : undefined,
     },
     'ready',
   )

@@ -35,7 +35,7 @@ export async function checkFreeToStart(config: Config): Promise<void> {
   // A second `npm start` on the same data directory finds its ports taken by the first: the
   // precise reason is the data directory, so that is what it is told.
   const holder = config.databaseUrl ? undefined : readLockHolder(config.dataDir)
-  if (holder && holder.pid !== process.pid) throw new DataDirInUse(holder)
+  if (holder) throw new DataDirInUse(holder, config.dataDir)
   for (const listener of listenersOf(config)) {
     const error = await probe(listener.host, listener.port)
     if (error) throw portInUse(error, config) ?? error

@@ -3,16 +3,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { expect, it } from 'vitest'
-import { spawnTs, temporaryDir } from './support/service.ts'
+import { runToExit, spawnTs, temporaryDir } from './support/service.ts'
 
 it('npm run bench -- --quick prints the table and writes the JSON with every figure', async () => {
   const out = temporaryDir('telemetry-bench-results-')
-  const child = spawnTs('src/cli/bench.ts', ['--quick', '--out', out], {})
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const { code, stdout, stderr } = await runToExit(spawnTs('src/cli/bench.ts', ['--quick', '--out', out], {}))
   expect(code, stderr).toBe(0)
 
   const files = fs.readdirSync(out).filter((name) => name.endsWith('.json'))

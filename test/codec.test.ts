@@ -3,20 +3,12 @@
 // located error.
 import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { bodyFormatFor, DecodeError, decodeSamples, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
+import { ACCEPTED_CONTENT_TYPES, bodyFormatFor, CONTENT_TYPES, DecodeError, decodeSamples, type BodyFormat, type SampleBatch } from '../src/codec/index.ts'
 import { SampleCollectionType, SampleType } from '../src/codec/proto.ts'
-import { fixture, WIRE_BODIES } from './support/fixtures.ts'
+import { expectedSamples, fixture, WIRE_BODIES, type ExpectedSample } from './support/fixtures.ts'
 
 
-interface ExpectedSample {
-  id: string
-  type_url: string
-  seconds: number
-  nanos: number
-  kind: 'location' | 'activity' | 'acceleration' | 'other'
-  [field: string]: unknown
-}
-const expected = JSON.parse(fixture('expected.json').toString()) as ExpectedSample[]
+const expected = expectedSamples()
 
 /** The batch as one flat list of samples, in the fixture's vocabulary, for comparison. */
 function flatten(batch: SampleBatch): ExpectedSample[] {
@@ -94,10 +86,16 @@ describe('Content-Type', () => {
     ['application/octet-stream', 'delimited'],
     ['application/json; charset=utf-8', 'json'],
     ['application/x-ndjson', 'ndjson'],
+    ['application/jsonl', 'ndjson'],
     ['text/plain', undefined],
+    ['constructor', undefined],
     ['', undefined],
   ])('%s -> %s', (contentType, format) => {
     expect(bodyFormatFor(contentType)).toBe(format)
+  })
+  it('the list a refused upload is told to use names only types that are taken', () => {
+    expect(ACCEPTED_CONTENT_TYPES.filter((contentType) => bodyFormatFor(contentType) === undefined)).toEqual([])
+    expect(ACCEPTED_CONTENT_TYPES).toEqual(expect.arrayContaining(Object.values(CONTENT_TYPES)))
   })
 })
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDevice } from '../src/db/devices.ts'
 import { fixture } from './support/fixtures.ts'
 import { deviceRows, sqlClient, upload } from './support/http.ts'
-import { startService, temporaryDir, type RunningService } from './support/service.ts'
+import { runToExit, startService, temporaryDir, type RunningService, type Finished } from './support/service.ts'
 import { dataRows, errorCode, message, wire, WireClient } from './support/wire-client.ts'
 
 const IDLE_IN_TRANSACTION_MS = 2000
@@ -43,21 +43,12 @@ function urlAs(user: string, password: string): string {
   return url.toString()
 }
 
-interface PsqlRun {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
 /** psql with the given arguments (and stdin), run to its end. */
-function psql(args: string[], input = '', url = service.databaseUrl): Promise<PsqlRun> {
+function psql(args: string[], input = '', url = service.databaseUrl): Promise<Finished> {
   const child = spawn('psql', [url, '-X', '-v', 'ON_ERROR_STOP=1', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const finished = runToExit(child)
   child.stdin.end(input)
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
+  return finished
 }
 
 /** psql left running at its prompt (stdin kept open), as a person at a terminal leaves it. */

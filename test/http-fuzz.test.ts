@@ -7,9 +7,10 @@ import net from 'node:net'
 import zlib from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { countRows, sqlClient } from './support/http.ts'
+import { sqlClient } from './support/http.ts'
 import { startService, type RunningService } from './support/service.ts'
 import { WIRE_BODIES } from './support/fixtures.ts'
+import { countStoredSamples } from '../src/db/stored-samples.ts'
 
 const VALID = WIRE_BODIES
 const MAX_BODY_BYTES = 1024 * 1024
@@ -170,7 +171,7 @@ it('thousands of malformed requests, socket garbage, huge headers, gzip bombs an
   expect(rssAfter - rssBefore).toBeLessThan(150)
   const sql = await sqlClient(service.databaseUrl)
   // The warm-up stored the 5 NDJSON samples once (the other 49 were duplicates).
-  expect(await countRows(sql)).toBe(5 + acceptedSamples)
+  expect(await countStoredSamples(sql)).toBe(5 + acceptedSamples)
   await sql.end()
   expect(service.output()).not.toContain('internal_error')
 })

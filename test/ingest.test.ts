@@ -6,11 +6,12 @@ import zlib from 'node:zlib'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDevice, revokeDevice } from '../src/db/devices.ts'
-import { localTokenPath } from '../src/db/local-device.ts'
+import { localTokenPath } from '../src/config.ts'
 import { SampleCollectionType } from '../src/codec/proto.ts'
 import { startService, type RunningService } from './support/service.ts'
-import { countRows, deviceRows, sqlClient, upload } from './support/http.ts'
-import { fixture, WIRE_BODIES } from './support/fixtures.ts'
+import { deviceRows, sqlClient, upload } from './support/http.ts'
+import { expectedSamples, fixture, WIRE_BODIES } from './support/fixtures.ts'
+import { countStoredSamples } from '../src/db/stored-samples.ts'
 
 const MAX_BODY_BYTES = 1024 * 1024
 const IDLE_IN_TRANSACTION_MS = 1500
@@ -37,19 +38,9 @@ async function newDevice(): Promise<{ id: number; token: string }> {
   return { id: device.id, token }
 }
 
-interface ExpectedSample {
-  id: string
-  type_url: string
-  seconds: number
-  nanos: number
-  kind: string
-  [field: string]: unknown
-}
-
 /** expected.json as rows: exact id text, microseconds since the epoch, typed fields. */
 function expectedRows(count: number): Record<string, unknown>[] {
-  const samples = JSON.parse(fixture('expected.json').toString()) as ExpectedSample[]
-  return samples
+  return expectedSamples()
     .slice(0, count)
     .map(({ id, type_url, seconds, nanos, kind, ...fields }) => ({
       kind,
@@ -180,12 +171,12 @@ describe('authentication', () => {
     ['a malformed token', 'nope'],
     ['an unknown token', `0123456789abcdef.${'A'.repeat(43)}`],
   ])('%s: 401 and nothing stored', async (_, token) => {
-    const before = await countRows(sql)
+    const before = await countStoredSamples(sql)
     const answer = await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token })
     expect(answer.status).toBe(401)
     expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/)
     expect(answer.body.error.code).toBe('unauthorized')
-    expect(await countRows(sql)).toBe(before)
+    expect(await countStoredSamples(sql)).toBe(before)
   })
 
   it('a revoked token stops working once its cached lookup expires (AUTH_CACHE_TTL); its rows stay', async () => {

@@ -4,7 +4,8 @@ import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture } from './support/fixtures.ts'
 import { runToExit, spawnTs, startService, temporaryDir, type RunningService } from './support/service.ts'
-import { countRows, sqlClient, upload } from './support/http.ts'
+import { sqlClient, upload } from './support/http.ts'
+import { countStoredSamples } from '../src/db/stored-samples.ts'
 
 const dataDir = temporaryDir()
 const devices = (...args: string[]) => runToExit(spawnTs('src/cli/devices.ts', args, { DATA_DIR: dataDir }))
@@ -121,7 +122,7 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
 describe('restart', () => {
   it('SIGTERM stops cleanly; a restart on the same DATA_DIR finds the rows, the devices and the token', async () => {
     const sql = await sqlClient(service.databaseUrl)
-    const rowsBefore = await countRows(sql)
+    const rowsBefore = await countStoredSamples(sql)
     await sql.end()
     expect(rowsBefore).toBeGreaterThan(0)
     expect(await service.stop('SIGTERM')).toBe(0)
@@ -131,10 +132,10 @@ describe('restart', () => {
   service = await startService({ dataDir, env: { AUTH_CACHE_TTL: '1s' } })
     expect(service.output()).not.toContain('created device')
     const again = await sqlClient(service.databaseUrl)
-    expect(await countRows(again)).toBe(rowsBefore)
+    expect(await countStoredSamples(again)).toBe(rowsBefore)
     const answer = await upload(service.baseUrl, fixture('samples.jsonl'), { contentType: 'application/x-ndjson', token: service.token })
     expect(answer.status).toBe(200)
-    expect(await countRows(again)).toBe(rowsBefore + answer.body.accepted)
+    expect(await countStoredSamples(again)).toBe(rowsBefore + answer.body.accepted)
     await again.end()
   })
 

@@ -3,6 +3,7 @@
 // order of time spent, with the time spent there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
+import { sqlClient } from './support/http.ts'
 import { startService, type RunningService } from './support/service.ts'
 import { distanceMeters } from '../src/sim/geo.ts'
 import { formatSampleLine, generateSamples, groundTruth, type SimulationOptions } from '../src/sim/index.ts'
@@ -95,8 +96,7 @@ describe('places()', () => {
 
   beforeAll(async () => {
     service = await startService()
-    db = new pg.Client(service.databaseUrl)
-    await db.connect()
+    db = await sqlClient(service.databaseUrl)
     // The point here is the SQL, so the samples go in with SQL (one statement, like the writer).
     await db.query(
       `insert into location_samples (time, device_id, sample_id, latitude, longitude)
@@ -176,8 +176,7 @@ describe('places() on a simulated quarter', () => {
 
   beforeAll(async () => {
     service = await startService()
-    db = new pg.Client(service.databaseUrl)
-    await db.connect()
+    db = await sqlClient(service.databaseUrl)
     // Uploaded the way a phone sends them: the backfill job then materializes the minute
     // aggregates that places() reads its heartbeats from.
     let lines: string[] = []

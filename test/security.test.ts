@@ -2,14 +2,13 @@
 // own rows, hostile strings are stored verbatim (parameters only, no SQL built from input),
 // the database roles hold what they should, the per-device rate limit and the upload size
 // limits answer as documented, and the embedded mode listens on loopback by default.
-import type { ChildProcess } from 'node:child_process'
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SampleType } from '../src/codec/proto.ts'
 import { loadConfig } from '../src/config.ts'
 import { addDevice, revokeDevice } from '../src/db/devices.ts'
 import { sqlClient, upload } from './support/http.ts'
-import { spawnTs, startService, type RunningService } from './support/service.ts'
+import { runToExit, spawnTs, startService, type RunningService } from './support/service.ts'
 
 let service: RunningService
 let sql: pg.Client
@@ -43,11 +42,10 @@ function ndjson(samples: Array<{ id: number; typeUrl?: string; fields?: Record<s
     .join('\n')
 }
 
-function run(child: ChildProcess): Promise<{ code: number | null; stdout: string }> {
-  let stdout = ''
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout })))
+/** A devices command run to its end; stdout and stderr together, where a terminal shows both. */
+async function devices(...args: string[]): Promise<{ code: number | null; printed: string }> {
+  const { code, stdout, stderr } = await runToExit(spawnTs('src/cli/devices.ts', args, { DATA_DIR: service.dataDir, LOG_LEVEL: 'warn' }))
+  return { code, printed: stdout + stderr }
 }
 
 describe('tokens', () => {
@@ -86,9 +84,9 @@ describe('SQL injection is impossible by construction', () => {
   it('hostile device names given to the devices command are refused, and nothing is stored or dropped', async () => {
     const before = (await sql.query('select count(*)::int as n from devices')).rows[0].n
     for (const name of HOSTILE) {
-      const result = await run(spawnTs('src/cli/devices.ts', ['add', name], { DATA_DIR: service.dataDir, LOG_LEVEL: 'warn' }))
-      expect(result.code, result.stdout).toBe(1)
-      expect(result.stdout).toContain('is not a device name')
+      const result = await devices('add', name)
+      expect(result.code, result.printed).toBe(1)
+      expect(result.printed).toContain('is not a device name')
     }
     expect((await sql.query('select count(*)::int as n from devices')).rows[0].n).toBe(before)
     expect(Number((await sql.query('select count(*) from location_samples')).rows[0].count)).toBeGreaterThanOrEqual(0) // the tables are all still there
@@ -97,10 +95,10 @@ describe('SQL injection is impossible by construction', () => {
   it('names stored before the character set was limited are listed escaped, never raw', async () => {
     // Written with SQL, as an older version of the tool did: a terminal escape and a forged line.
     await sql.query("insert into devices (name, token_selector, token_hash) values ($1, 'legacy-selector-1', decode(repeat('00', 32), 'hex'))", ['evil\x1b[2J\n99\tforged\tactive'])
-    const listed = await run(spawnTs('src/cli/devices.ts', ['list'], { DATA_DIR: service.dataDir, LOG_LEVEL: 'warn' }))
-    expect(listed.stdout).not.toContain('\x1b')
-    expect(listed.stdout).not.toMatch(/^99\tforged/m)
-    expect(listed.stdout).toContain('"evil\\u001b[2J\\n99\\tforged\\tactive"')
+    const listed = await devices('list')
+    expect(listed.printed).not.toContain('\x1b')
+    expect(listed.printed).not.toMatch(/^99\tforged/m)
+    expect(listed.printed).toContain('"evil\\u001b[2J\\n99\\tforged\\tactive"')
   })
 
   it('hostile type URLs of unknown kinds are stored verbatim, with their payload bytes', async () => {

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture } from './support/fixtures.ts'
 import { pendingUpload } from './support/http.ts'
-import { PROJECT_DIR, runToExit, spawnTs, startService, temporaryDir } from './support/service.ts'
+import { PROJECT_DIR, runToExit, spawnTs, startService, temporaryDir, type Finished } from './support/service.ts'
 
 const created: string[] = []
 const started: ChildProcess[] = []
@@ -136,4 +136,33 @@ describe('a start on a busy port', () => {
       await first.stop()
     }
   })
+  it('two starts racing on one DATA_DIR: exactly one serves, the other exits 1 with one line', async () => {
+    const env = { DATA_DIR: dataDir(), HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', EMBEDDED_PG_PORT: '0' }
+    const starts = [spawnTs('src/main.ts', [], env), spawnTs('src/main.ts', [], env)]
+    started.push(...starts)
+    const outcomes = await Promise.all(starts.map(readyOrExit))
+    try {
+      expect(outcomes.filter((outcome) => outcome === 'ready')).toHaveLength(1)
+      const refused = outcomes.find((outcome) => outcome !== 'ready') as Finished
+      expect(refused.code).toBe(1)
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+      expect(refused.stderr).toMatch(/^telemetry-store: the embedded database in this DATA_DIR is in use by process \d+/)
+    } finally {
+      for (const child of starts) if (child.exitCode === null) child.kill('SIGTERM')
+      await Promise.all(starts.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)))
+    }
+  })
 })
+
+/** 'ready' once the service logs it is ready; what it printed if it exits first. */
+function readyOrExit(child: ChildProcess): Promise<'ready' | Finished> {
+  const finished = runToExit(child)
+  return new Promise((resolve) => {
+    let stdout = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (stdout.includes('"msg":"ready"')) resolve('ready')
+    })
+    void finished.then(resolve)
+  })
+}

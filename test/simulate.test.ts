@@ -61,7 +61,7 @@ describe('simulate CLI output', () => {
       expect(batches[kind][kind].sampleIds).toHaveLength(lineCounts[kind])
       for (const other of KINDS) if (other !== kind) expect(batches[kind][other].sampleIds).toHaveLength(0)
     }
-    // The exact shape of DESIGN.md: int64 as a string, "@type" first, RFC 3339 UTC, zeros and false left out.
+    // The exact shape of the clients' source files (docs/client-and-simulator.md): int64 as a string, "@type" first, RFC 3339 UTC, zeros and false left out.
     const first = texts.location.split('\n')[0]!
     expect(first).toMatch(/^\{"id":"1","data":\{"@type":"type\.googleapis\.com\/Location","latitude":52\.\d+,"longitude":13\.\d+\},"timestamp":"2024-03-03T23:00:00(\.\d{3})?Z"\}$/)
     expect(texts.activity).toMatch(/^\{"id":"\d+","data":\{"@type":"type\.googleapis\.com\/Activity","stationary":true\},"timestamp":"[\d-]+T[\d:.]+Z"\}$/m)

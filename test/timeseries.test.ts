@@ -3,6 +3,7 @@
 // (aggregates, raw rows, upload answers, policy jobs) is what is checked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
+import { sqlClient } from './support/http.ts'
 import { startService, temporaryDir, type RunningService } from './support/service.ts'
 
 const SECOND = 1000
@@ -73,8 +74,7 @@ describe('continuous aggregates and compression', () => {
 
   beforeAll(async () => {
     service = await startService()
-    db = new pg.Client(service.databaseUrl)
-    await db.connect()
+    db = await sqlClient(service.databaseUrl)
     expect(await upload(service, samplesBody())).toMatchObject({ accepted: 6016, duplicates: 0 })
   }, 120_000)
 
@@ -132,8 +132,7 @@ describe('storage policies from configuration', () => {
 
   it('adds compression by default, applies changed ages on restart, and the job runner compresses old chunks', async () => {
     const first = await startService({ dataDir })
-    const db1 = new pg.Client(first.databaseUrl)
-    await db1.connect()
+    const db1 = await sqlClient(first.databaseUrl)
     try {
       expect(await policyJobs(db1)).toEqual({
         'location_samples policy_compression': '7 days',
@@ -152,8 +151,7 @@ describe('storage policies from configuration', () => {
     }
 
     const second = await startService({ dataDir, env: { COMPRESS_AFTER: '2d', COMPRESS_ACCELERATION_AFTER: '3h', RETAIN_RAW: '400d', RETAIN_AGGREGATES: '800d' } })
-    const db2 = new pg.Client(second.databaseUrl)
-    await db2.connect()
+    const db2 = await sqlClient(second.databaseUrl)
     try {
       const jobs = await policyJobs(db2)
       expect(jobs['location_samples policy_compression']).toBe('2 days')
@@ -252,8 +250,7 @@ describe('continuous aggregates after backfills', () => {
 
   beforeAll(async () => {
     service = await startService()
-    db = new pg.Client(service.databaseUrl)
-    await db.connect()
+    db = await sqlClient(service.databaseUrl)
   }, 120_000)
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import autocannon from 'autocannon'
 import Long from 'long'
 import { CONTENT_TYPES } from '../codec/index.ts'
 import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
-import { localTokenPath } from '../db/local-device.ts'
+import { localTokenPath } from '../config.ts'
 import { startEntry } from '../cli/project-process.ts'
 
 const { values } = parseArgs({

@@ -7,6 +7,7 @@ import pg from 'pg'
 import { sendFiles } from '../client/send-files.ts'
 import type { BenchService } from './service-process.ts'
 import type { Dataset } from './dataset.ts'
+import { countStoredSamples } from '../db/stored-samples.ts'
 
 export interface EndToEndResult {
   seconds: number
@@ -29,11 +30,7 @@ export async function countStoredRows(databaseUrl: string): Promise<number> {
   const client = new pg.Client(databaseUrl)
   await client.connect()
   try {
-    const result = await client.query<{ count: string }>(
-      `select (select count(*) from location_samples) + (select count(*) from activity_samples)
-            + (select count(*) from acceleration_samples) + (select count(*) from other_samples) as count`,
-    )
-    return Number(result.rows[0]!.count)
+    return await countStoredSamples(client)
   } finally {
     await client.end()
   }

@@ -3,7 +3,7 @@
 // test harness it can run under `node --cpu-prof`, and it reports the process's peak RSS.
 import fs from 'node:fs'
 import { processMemoryBytes, startEntry } from '../cli/project-process.ts'
-import { localTokenPath } from '../db/local-device.ts'
+import { localTokenPath } from '../config.ts'
 import { withPostgresPassword } from '../db/embedded/sql-credentials.ts'
 
 export interface ServiceOptions {

@@ -18,6 +18,7 @@ import { addDevice } from '../db/devices.ts'
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
 import { percentile, writeBodies } from '../bench/upload-load.ts'
 import { measureRound, startOtlpSink, tracingModes, type RoundFigures } from '../bench/tracing-overhead.ts'
+import { wholeNumberFlag } from './usage.ts'
 
 const SAMPLES_PER_UPLOAD = 100
 // As in npm run bench: the per-device rate limit would pace one device to 2000 samples/s.
@@ -32,9 +33,9 @@ const { values } = parseArgs({
     'database-url': { type: 'string' },
   },
 })
-const uploadsPerRound = wholeNumber('--uploads', values.uploads)
-const rounds = wholeNumber('--rounds', values.rounds)
-const clients = wholeNumber('--clients', values.clients)
+const uploadsPerRound = wholeNumberFlag('--uploads', values.uploads, { min: 1 })
+const rounds = wholeNumberFlag('--rounds', values.rounds, { min: 1 })
+const clients = wholeNumberFlag('--clients', values.clients, { min: 1 })
 const ratio = Number(values.ratio)
 if (!(ratio > 0 && ratio < 1)) throw new Error(`--ratio must be between 0 and 1, got ${values.ratio}`)
 
@@ -116,7 +117,3 @@ async function addDevices(url: string, count: number): Promise<string[]> {
   }
 }
 
-function wholeNumber(flag: string, raw: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${flag} must be a whole number >= 1, got ${raw}`)
-  return Number(raw)
-}

@@ -35,6 +35,7 @@ import { buildReport, formatReport, writeReport, type RunFigures } from '../benc
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
 import { runUploadLoad, writeBodies } from '../bench/upload-load.ts'
 import { decodedBatches, writeAll } from '../bench/writer-throughput.ts'
+import { wholeNumberFlag } from './usage.ts'
 
 const DEFAULT_SAMPLES = { embedded: 60_000, server: 250_000, quick: 2_000 }
 
@@ -77,9 +78,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const databaseUrl = values['database-url']
   const defaultSamples = values.quick ? DEFAULT_SAMPLES.quick : databaseUrl ? DEFAULT_SAMPLES.server : DEFAULT_SAMPLES.embedded
-  const samplesPerKind = wholeNumber('--samples', values.samples ?? String(defaultSamples))
-  const runs = wholeNumber('--runs', values.runs ?? (values.quick ? '1' : '3'))
-  const clients = wholeNumber('--clients', values.clients)
+  const samplesPerKind = wholeNumberFlag('--samples', values.samples ?? String(defaultSamples), { min: 1 })
+  const runs = wholeNumberFlag('--runs', values.runs ?? (values.quick ? '1' : '3'), { min: 1 })
+  const clients = wholeNumberFlag('--clients', values.clients, { min: 1 })
   const startedAt = new Date()
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-bench-'))
   // Removed whatever happens: the dataset and the bodies are hundreds of MiB on a server run.
@@ -213,11 +214,6 @@ async function newDeviceToken(databaseUrl: string, name: string): Promise<string
   } finally {
     await client.end()
   }
-}
-
-function wholeNumber(flag: string, raw: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${flag} must be a whole number >= 1, got ${raw}`)
-  return Number(raw)
 }
 
 main(process.argv.slice(2)).then(

@@ -18,6 +18,7 @@ import { CONTENT_TYPES } from '../codec/index.ts'
 import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
 import { addDevice } from '../db/devices.ts'
 import { processMemoryBytes, startEntry } from './project-process.ts'
+import { wholeNumberFlag } from './usage.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -41,9 +42,7 @@ const maxRequests = bounded('amount', 1, 10_000_000)
 const INTENDED = new Set([200, 429, 503])
 
 function bounded(name: keyof typeof args, min: number, max: number): number {
-  const value = Number(args[name])
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`)
-  return value
+  return wholeNumberFlag(`--${name}`, String(args[name]), { min, max })
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-load-'))

@@ -20,6 +20,21 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
   })
 }
 
+export interface Finished {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Waits for a child (spawnEntry's, or any with piped output) to exit; resolves with what it printed. */
+export function runToExit(child: ChildProcess): Promise<Finished> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
+}
+
 export interface Exit {
   code: number | null
   signal: NodeJS.Signals | null

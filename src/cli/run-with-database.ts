@@ -6,7 +6,7 @@ import { migrate } from '../db/migrate.ts'
 import { reportFailure } from '../lifecycle.ts'
 import { createLogger, type Logger } from '../logger.ts'
 
-export { UsageError } from '../lifecycle.ts'
+export { UsageError } from './usage.ts'
 
 export async function runWithDatabase(tool: string, work: (database: Database, config: Config, logger: Logger) => Promise<void>): Promise<void> {
   let database: Database | undefined

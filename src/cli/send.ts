@@ -3,13 +3,14 @@
 // Only argument parsing and printing live here; the work is in src/client/.
 import { stat } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadClientConfig, parseDurationMs } from '../config.ts'
+import { ConfigError, loadClientConfig } from '../config.ts'
 import { SEND_FORMATS, type SendFormat } from '../client/encode.ts'
 import { startProgress, type ProgressMode } from '../client/progress.ts'
 import { DEFAULT_RETRY_POLICY } from '../client/retry.ts'
 import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT_MS, sendFiles } from '../client/send-files.ts'
 import { formatSummary, type SendSummary } from '../client/summary.ts'
 import { resolveToken, TokenMissing } from '../client/token.ts'
+import { durationFlag, UsageError, wholeNumberFlag } from './usage.ts'
 
 const USAGE = `Usage: npm run send -- [options] FILE...
 
@@ -35,8 +36,6 @@ Exit codes: 0 all samples stored, 1 something was not stored (see the summary),
 
 /** Exit codes, as the usage text and docs/client-and-simulator.md list them. */
 const EXIT = { ok: 0, incomplete: 1, usage: 2, skippedInvalid: 3 } as const
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -118,18 +117,11 @@ function exitCode(summary: SendSummary): number {
 
 /** Undefined when not given, so sendFiles applies its default. */
 function wholeNumber(flag: string, raw: string | undefined, min: number): number | undefined {
-  if (raw === undefined) return undefined
-  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`${flag} must be a whole number >= ${min}, got ${raw}`)
-  return Number(raw)
+  return raw === undefined ? undefined : wholeNumberFlag(flag, raw, { min })
 }
 
 function duration(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined
-  try {
-    return parseDurationMs(flag, raw)
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+  return raw === undefined ? undefined : durationFlag(flag, raw)
 }
 
 async function totalSize(files: string[]): Promise<number> {

@@ -2,7 +2,8 @@
 // Writes location.jsonl, activity.jsonl and acceleration.jsonl for one simulated person
 // (src/sim/), shows progress on stderr and prints what it wrote.
 import { parseArgs } from 'node:util'
-import { formatBytes, formatStats, SIMULATION_DEFAULTS, simulateToFiles, type SimulationProgress } from '../sim/index.ts'
+import { formatBytes } from '../byte-size.ts'
+import { formatStats, SIMULATION_DEFAULTS, simulateToFiles, type SimulationProgress } from '../sim/index.ts'
 
 const USAGE = `usage: npm run simulate -- --days N --out DIR [--seed S] [--acceleration-hours H] [--start YYYY-MM-DD]
 

@@ -2,7 +2,8 @@
 // seconds otherwise (logs of CI jobs and cron runs), nothing when asked to be quiet.
 // Always on stderr, so stdout stays free for `--json`.
 import cliProgress from 'cli-progress'
-import { count, formatBytes } from './summary.ts'
+import { formatBytes } from '../byte-size.ts'
+import { count } from './summary.ts'
 
 export interface ProgressState {
   bytesRead: number

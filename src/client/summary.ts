@@ -1,4 +1,5 @@
 // What a send run did, as the counters the CLI prints at the end (and `--json` emits).
+import { formatBytes } from '../byte-size.ts'
 
 export interface SendSummary {
   /** Files named on the command line. */
@@ -57,13 +58,3 @@ export function count(value: number): string {
   return value.toLocaleString('en-US')
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
-}

@@ -2,7 +2,6 @@
 // service on this machine) the `local.token` that the service writes into its DATA_DIR.
 import { readFile } from 'node:fs/promises'
 import type { ClientConfig } from '../config.ts'
-import { localTokenPath } from '../db/local-device.ts'
 
 export class TokenMissing extends Error {
   override name = 'TokenMissing'
@@ -17,7 +16,7 @@ export async function resolveToken(url: string, flagToken: string | undefined, c
   if (!LOCAL_HOSTS.has(new URL(url).hostname)) {
     throw new TokenMissing(`no token for ${url}: pass --token or set TELEMETRY_TOKEN`)
   }
-  const file = localTokenPath(config.dataDir)
+  const file = config.localTokenFile
   try {
     const token = (await readFile(file, 'utf8')).trim()
     if (token) return token

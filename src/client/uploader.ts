@@ -4,9 +4,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
+import type { UploadAnswer } from '../api-types.ts'
 import { backoffMs, isRetryableNetworkError, isRetryableStatus, networkErrorCode, retryAfterMs, type RetryPolicy } from './retry.ts'
 
 const gzip = promisify(gzipCallback)
+
+/** The part of the service's answer the client checks and counts. */
+export type StoredCounts = Pick<UploadAnswer, 'accepted' | 'duplicates'>
 
 export interface UploadTarget {
   /** Full URL of the upload endpoint (`.../v1/samples`). */
@@ -17,14 +21,6 @@ export interface UploadTarget {
   gzip: boolean
   /** One attempt may take this long; a timed-out attempt is retried (the server dedups). */
   requestTimeoutMs: number
-}
-
-/** What the service answers for a stored batch. */
-export interface UploadAnswer {
-  /** Samples newly stored. */
-  accepted: number
-  /** Samples that were already stored (an earlier upload or a retry of this one). */
-  duplicates: number
 }
 
 export interface RetryNotice {
@@ -60,7 +56,7 @@ export async function uploadBatch(
   body: Uint8Array,
   policy: RetryPolicy,
   events: { onRetry?: (notice: RetryNotice) => void; signal?: AbortSignal } = {},
-): Promise<UploadAnswer> {
+): Promise<StoredCounts> {
   const payload = target.gzip ? await gzip(body) : body
   const headers: Record<string, string> = {
     authorization: `Bearer ${target.token}`,
@@ -70,22 +66,22 @@ export async function uploadBatch(
 
   let waitedMs = 0
   for (let retry = 0; ; retry++) {
-    const failure = await attempt(target, headers, payload, events.signal)
-    if ('answer' in failure) return failure.answer // not a failure after all: stored
+    const result = await attempt(target, headers, payload, events.signal)
+    if ('answer' in result) return result.answer
     if (retry >= policy.maxRetries) {
-      throw new UploadGaveUp(`gave up after ${retry} retries: ${failure.reason}`, { cause: failure.error })
+      throw new UploadGaveUp(`gave up after ${retry} retries: ${result.reason}`, { cause: result.error })
     }
-    const delayMs = Math.round(backoffMs(policy, retry, failure.retryAfterMs))
+    const delayMs = Math.round(backoffMs(policy, retry, result.retryAfterMs))
     if (waitedMs + delayMs > policy.maxTotalWaitMs) {
-      throw new UploadGaveUp(`gave up after ${retry} retries (${Math.round(waitedMs / 1000)} s waited, next wait would pass the cap): ${failure.reason}`, { cause: failure.error })
+      throw new UploadGaveUp(`gave up after ${retry} retries (${Math.round(waitedMs / 1000)} s waited, next wait would pass the cap): ${result.reason}`, { cause: result.error })
     }
-    events.onRetry?.({ retry: retry + 1, delayMs, reason: failure.reason })
+    events.onRetry?.({ retry: retry + 1, delayMs, reason: result.reason })
     await sleep(delayMs, undefined, { signal: events.signal })
     waitedMs += delayMs
   }
 }
 
-type AttemptResult = { answer: UploadAnswer } | { reason: string; retryAfterMs?: number; error: unknown }
+type AttemptResult = { answer: StoredCounts } | { reason: string; retryAfterMs?: number; error: unknown }
 
 /** One POST. Returns the answer or a retryable failure; throws what is final. */
 async function attempt(target: UploadTarget, headers: Record<string, string>, payload: Uint8Array, signal?: AbortSignal): Promise<AttemptResult> {
@@ -121,7 +117,7 @@ async function attempt(target: UploadTarget, headers: Record<string, string>, pa
   throw new UploadRejected(response.status, text)
 }
 
-function parseAnswer(status: number, text: string): UploadAnswer {
+function parseAnswer(status: number, text: string): StoredCounts {
   let answer: unknown
   try {
     answer = JSON.parse(text)

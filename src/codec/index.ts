@@ -25,24 +25,25 @@ const DECODERS: Record<BodyFormat, (body: Uint8Array) => SampleBatch> = {
   ndjson: decodeJsonLines,
 }
 
+/** Every media type an upload may name, and its format; `; delimited=true` makes protobuf delimited. */
+const MEDIA_TYPE_FORMATS = new Map<string, BodyFormat>([
+  ['application/x-protobuf', 'collection'],
+  ['application/protobuf', 'collection'],
+  ['application/octet-stream', 'delimited'],
+  ['application/json', 'json'],
+  ['application/x-ndjson', 'ndjson'],
+  ['application/jsonl', 'ndjson'],
+])
+
+/** What bodyFormatFor takes, the client's spellings first: for the answer to a refused Content-Type. */
+export const ACCEPTED_CONTENT_TYPES: readonly string[] = [...new Set([...Object.values(CONTENT_TYPES), ...MEDIA_TYPE_FORMATS.keys()])]
+
 /** Body format named by a Content-Type header, or undefined when it is not one we take. */
 export function bodyFormatFor(contentType: string | undefined): BodyFormat | undefined {
   if (!contentType) return undefined
   const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase())
-  switch (mediaType) {
-    case 'application/x-protobuf':
-    case 'application/protobuf':
-      return parameters.includes('delimited=true') ? 'delimited' : 'collection'
-    case 'application/octet-stream':
-      return 'delimited'
-    case 'application/json':
-      return 'json'
-    case 'application/x-ndjson':
-    case 'application/jsonl':
-      return 'ndjson'
-    default:
-      return undefined
-  }
+  const format = MEDIA_TYPE_FORMATS.get(mediaType)
+  return format === 'collection' && parameters.includes('delimited=true') ? 'delimited' : format
 }
 
 /** Decodes and checks a whole upload; throws DecodeError naming the first bad sample. */

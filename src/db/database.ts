@@ -1,7 +1,7 @@
 // Where the database is: the server named by DATABASE_URL, or the embedded TimescaleDB.
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
-import { readLockHolder } from './embedded/data-dir-lock.ts'
+import { onThisHost, readLockHolder } from './embedded/data-dir-lock.ts'
 import { embeddedUrl, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/index.ts'
 import { readPasswordFile } from './embedded/sql-credentials.ts'
 import { createPool, type Pool } from './pool.ts'
@@ -24,7 +24,9 @@ export async function openDatabase(config: Config, logger: Logger, { reuseRunnin
   let embedded: EmbeddedDatabase | undefined
   if (!url) {
     const running = reuseRunning ? readLockHolder(config.dataDir) : undefined
-    if (running?.host && running.port) {
+    // A holder on another host (a container beside this one on a shared volume) serves on its
+    // own loopback: this process cannot reach it, and taking the lock below says so.
+    if (running?.host && running.port && onThisHost(running)) {
       url = embeddedUrl(running.host, running.port, config.embeddedPgPassword ?? readPasswordFile(config.dataDir))
     } else {
       embedded = await startEmbeddedDatabase({

@@ -1,7 +1,8 @@
 // POST /v1/samples: body -> codec -> writer -> answer. One upload is one transaction: the
 // answer 200 means every sample is committed, any other answer means none is.
 import type { Handler } from 'hono'
-import { bodyFormatFor, countsByKind, decodeSamples, type CountsByKind } from '../codec/index.ts'
+import { ACCEPTED_CONTENT_TYPES, bodyFormatFor, countsByKind, decodeSamples, type CountsByKind } from '../codec/index.ts'
+import type { UploadAnswer } from '../api-types.ts'
 import type { Pool } from '../db/pool.ts'
 import { writeSamples } from '../db/sample-writer.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
@@ -13,15 +14,6 @@ import { databaseFailure } from './database-errors.ts'
 import { ApiError } from './errors.ts'
 import { readUploadBody } from './upload-body.ts'
 
-export interface UploadAnswer {
-  /** Samples stored by this upload. */
-  accepted: number
-  /** Samples already stored before (same device, id and time): accepted + duplicates = samples sent. */
-  duplicates: number
-  /** Samples of each kind in this upload. */
-  byKind: CountsByKind
-}
-
 export interface UploadOptions {
   pool: Pool
   metrics: IngestMetrics
@@ -31,13 +23,11 @@ export interface UploadOptions {
   retryAfterSeconds: number
 }
 
-const ACCEPTED_TYPES = 'application/x-protobuf, application/x-protobuf; delimited=true, application/octet-stream, application/json, application/x-ndjson'
-
 export function uploadSamples(options: UploadOptions): Handler<{ Variables: AuthVariables & UploadVariables }> {
   return async function uploadSamples(c) {
     const format = bodyFormatFor(c.req.header('content-type'))
     if (!format) {
-      throw new ApiError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(c.req.header('content-type') ?? '')} is not accepted; use one of: ${ACCEPTED_TYPES}`)
+      throw new ApiError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(c.req.header('content-type') ?? '')} is not accepted; use one of: ${ACCEPTED_CONTENT_TYPES.join(', ')}`)
     }
     const { body, batch } = await inSpan('upload.decode', async (span) => {
       const body = await readUploadBody(c.req.raw, options.maxBodyBytes)

@@ -3,6 +3,7 @@
 import { SAMPLE_INTERVAL_MS } from './acceleration.ts'
 import type { ActivityData, SimulatedKind, SimulatedSample } from './samples.ts'
 import type { WrittenFile } from './writer.ts'
+import { formatBytes } from '../byte-size.ts'
 
 export interface SimulationStats {
   samplesByKind: Record<SimulatedKind, number>
@@ -74,13 +75,6 @@ export function formatStats(stats: SimulationStats, files: readonly WrittenFile[
   const seconds = elapsedMs / 1000
   lines.push(`elapsed: ${seconds.toFixed(1)} s, ${Math.round(total / Math.max(seconds, 1e-3)).toLocaleString('en-US')} lines/s`)
   return lines.join('\n')
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
 }
 
 function percent(count: number, total: number): string {

@@ -56,14 +56,6 @@ export async function deviceRows(client: pg.Client, deviceId: number): Promise<R
   return result.rows
 }
 
-export async function countRows(client: pg.Client): Promise<number> {
-  const result = await client.query<{ count: string }>(
-    `select (select count(*) from location_samples) + (select count(*) from activity_samples)
-          + (select count(*) from acceleration_samples) + (select count(*) from other_samples) as count`,
-  )
-  return Number(result.rows[0]!.count)
-}
-
 /** An upload that announces its body with `Expect: 100-continue` and sends it only when told. */
 export interface PendingUpload {
   /** Resolves when the service asked for the body (100 Continue): the upload is in its route. */

@@ -5,10 +5,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startEntry } from '../../src/cli/project-process.ts'
-import { localTokenPath } from '../../src/db/local-device.ts'
+import { localTokenPath } from '../../src/config.ts'
 import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
-export { PROJECT_DIR, spawnEntry as spawnTs } from '../../src/cli/project-process.ts'
+export { PROJECT_DIR, runToExit, spawnEntry as spawnTs, type Finished } from '../../src/cli/project-process.ts'
 
 export interface RunningService {
   baseUrl: string
@@ -31,21 +31,6 @@ export interface StartOptions {
 
 export function temporaryDir(prefix = 'telemetry-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-}
-
-export interface Finished {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Waits for a command-line tool started with spawnEntry (spawnTs) to exit; resolves with what it printed. */
-export function runToExit(child: ChildProcess): Promise<Finished> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })))
 }
 
 export async function startService(options: StartOptions = {}): Promise<RunningService> {

@@ -79,11 +79,15 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
       server,
       health: engineHealth,
       async close() {
-        await server.close()
-        // A failed engine cannot be asked to close (every call fails): its files are as the
-        // last commit left them, and the next start recovers from the WAL.
-        if (!engineHealth.failure) await opened.close()
-        lock.release()
+        try {
+          await server.close()
+          // A failed engine cannot be asked to close (every call fails): its files are as the
+          // last commit left them, and the next start recovers from the WAL.
+          if (!engineHealth.failure) await opened.close()
+        } finally {
+          // Even when closing failed: this process is about to end and will not touch the files.
+          lock.release()
+        }
       },
     }
   } catch (error) {
