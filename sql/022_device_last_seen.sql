@@ -30,15 +30,17 @@ where k.last_time is not null;
 -- notes for the backfill job (sql/021) the ranges that reach further back than the refresh
 -- policies' 7-day window (6 days here: an hour's margin against a clock between the two).
 -- Uploads of recent samples, nearly all of them, add no row there.
-create function record_upload(device integer, kinds text[], first_times timestamptz[], last_times timestamptz[])
+create function record_upload(devices integer[], kinds text[], first_times timestamptz[], last_times timestamptz[])
 returns void
 language sql volatile as $$
+  -- One row per (device, kind, upload); a group commit may hold several uploads of one device,
+  -- and an upsert may touch each row of device_last_seen once per statement.
   with upload as (
-    select * from unnest(kinds, first_times, last_times) as u(kind, first_time, last_time)
+    select * from unnest(devices, kinds, first_times, last_times) as u(device_id, kind, first_time, last_time)
   ),
   seen as (
     insert into device_last_seen as s (device_id, kind, last_sample_time, last_upload_at)
-    select device, u.kind, u.last_time, now() from upload u
+    select u.device_id, u.kind, max(u.last_time), now() from upload u group by u.device_id, u.kind
     on conflict (device_id, kind) do update
       set last_sample_time = greatest(s.last_sample_time, excluded.last_sample_time),
           last_upload_at = excluded.last_upload_at
@@ -50,5 +52,5 @@ language sql volatile as $$
 $$;
 
 grant select, insert, update on device_last_seen to telemetry_service;
-grant execute on function record_upload(integer, text[], timestamptz[], timestamptz[]) to telemetry_service;
+grant execute on function record_upload(integer[], text[], timestamptz[], timestamptz[]) to telemetry_service;
 grant select on device_last_seen to telemetry_reader;

@@ -20,7 +20,7 @@ import type pg from 'pg'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
 import { transaction, withClient, type Pool } from './pool.ts'
-import { recordUpload } from './upload-bookkeeping.ts'
+import { recordUploads } from './upload-bookkeeping.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
 // seconds, and the microseconds are added as an interval, so no precision is lost to floats.
@@ -147,13 +147,13 @@ export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promis
  * All uploads' new samples at once, in as few statements as STATEMENT_ROWS allows. Plain
  * INSERTs: the statement fails when any row is already stored, so success means every row
  * of every upload went in. Anything else an upload writes (as storeUpload does alone) is
- * written here for each upload after the samples.
+ * written here for all of them at once, after the samples.
  */
 async function storeTogether(client: pg.ClientBase, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
   for (const kind of KINDS) {
     for (const part of statementParts(uploads, kind)) await insertRows(client, kind, part, NEW_ROWS_SQL)
   }
-  for (const { deviceId, batch } of uploads) await recordUpload(client, deviceId, batch)
+  await recordUploads(client, uploads)
   return uploads.map(({ batch }) => ({ ok: true, value: countsByKind(batch) }))
 }
 
@@ -211,7 +211,7 @@ async function storeUpload(client: pg.ClientBase, upload: Upload, statements: Re
     if (upload.batch[kind].sampleIds.length > 0) stored[kind] = await insertRows(client, kind, [upload], statements)
   }
   // Last-seen times and late-data ranges for the aggregates (upload-bookkeeping.ts).
-  await recordUpload(client, upload.deviceId, upload.batch)
+  await recordUploads(client, [upload])
   return stored
 }
 

@@ -1,10 +1,11 @@
 // What the database keeps about each upload besides its samples, written in the upload's own
-// transaction by one call of record_upload() (sql/022): the device's last-seen time per kind
-// (device_last_seen, read by the device-silent alert and the dashboards instead of raw rows)
+// transaction by one call of record_upload() (sql/022) for a whole group of uploads: the
+// device's last-seen time per kind (device_last_seen, read by the device-silent alert and the
+// dashboards instead of raw rows)
 // and, for samples older than the refresh policies' window, the time range the continuous
 // aggregates must be refreshed over (aggregate_backfill_ranges, sql/021).
 //
-//   await recordUpload(client, deviceId, batch)   // inside the upload's transaction
+//   await recordUploads(client, [{ deviceId, batch }])   // inside the uploads' transaction
 import type pg from 'pg'
 import { SAMPLE_KINDS, type SampleBatch } from '../codec/index.ts'
 import type { SampleKeyColumns } from '../codec/samples.ts'
@@ -16,15 +17,18 @@ export interface KindTimeRange {
   last: string
 }
 
-/** Notes the upload's per-kind time ranges: one statement, whatever the number of kinds. */
-export async function recordUpload(client: Pick<pg.ClientBase, 'query'>, deviceId: number, batch: SampleBatch): Promise<void> {
-  const ranges = kindTimeRanges(batch)
-  if (ranges.length === 0) return
-  await client.query('select record_upload($1, $2::text[], $3::timestamptz[], $4::timestamptz[])', [
-    deviceId,
-    ranges.map((range) => range.kind),
-    ranges.map((range) => range.first),
-    ranges.map((range) => range.last),
+/**
+ * Notes the uploads' per-kind time ranges: one statement for all of them, whatever the number
+ * of uploads (a group commit's) and kinds.
+ */
+export async function recordUploads(client: Pick<pg.ClientBase, 'query'>, uploads: ReadonlyArray<{ deviceId: number; batch: SampleBatch }>): Promise<void> {
+  const rows = uploads.flatMap(({ deviceId, batch }) => kindTimeRanges(batch).map((range) => ({ deviceId, ...range })))
+  if (rows.length === 0) return
+  await client.query('select record_upload($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[])', [
+    rows.map((row) => row.deviceId),
+    rows.map((row) => row.kind),
+    rows.map((row) => row.first),
+    rows.map((row) => row.last),
   ])
 }
 
