@@ -10,6 +10,7 @@ import type { Pool } from '../db/pool.ts'
 import { writeSamples } from '../db/sample-writer.ts'
 import { formatSampleLine, generateSamples } from '../sim/index.ts'
 import { expandSql, type QueryContext } from './grafana-macros.ts'
+import { percentile } from './upload-load.ts'
 
 export interface NamedQuery {
   name: string
@@ -121,10 +122,6 @@ export async function timeQueries(pool: Pool, queries: NamedQuery[], deviceIds: 
     }
   }
   return timings
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)]!
 }
 
 /** A Markdown table: one row per query and range. */

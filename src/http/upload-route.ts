@@ -29,11 +29,12 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     if (!format) {
       throw new ApiError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(c.req.header('content-type') ?? '')} is not accepted; use one of: ${ACCEPTED_CONTENT_TYPES.join(', ')}`)
     }
-    const { body, batch } = await inSpan('upload.decode', async (span) => {
+    const { body, batch, received } = await inSpan('upload.decode', async (span) => {
       const body = await readUploadBody(c.req.raw, options.maxBodyBytes)
       const batch = decodeSamples(format, body)
-      span.setAttributes(decodedUploadAttributes(format, body.length, countsByKind(batch)))
-      return { body, batch }
+      const received = countsByKind(batch)
+      if (span.isRecording()) span.setAttributes(decodedUploadAttributes(format, body.length, received))
+      return { body, batch, received }
     })
     c.set('decodedSamples', batch.count)
     if (batch.count > options.maxSamplesPerUpload) {
@@ -44,7 +45,6 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     }
     // Counted in samples once they are known, before the database does any work for them.
     options.rateLimit.take(c.get('device').id, batch.count)
-    const received = countsByKind(batch)
     let stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
     if (batch.count > 0) {
       const started = performance.now()
