@@ -7,7 +7,7 @@ import { runToExit, spawnTs, temporaryDir } from './support/service.ts'
 
 it('npm run bench -- --quick prints the table and writes the JSON with every figure', async () => {
   const out = temporaryDir('telemetry-bench-results-')
-  const { code, stdout, stderr } = await runToExit(spawnTs('src/cli/bench.ts', ['--quick', '--out', out], {}))
+  const { code, stdout, stderr } = await runToExit(spawnTs('tools/cli/bench.ts', ['--quick', '--out', out], {}))
   expect(code, stderr).toBe(0)
 
   const files = fs.readdirSync(out).filter((name) => name.endsWith('.json'))

@@ -1,6 +1,6 @@
 // Every SQL query of the provisioned dashboards (and of the Grafana-managed alert rule), run
 // the way Grafana would run it: template variables and macros expanded by
-// src/bench/grafana-macros.ts, sent to the service's real embedded TimescaleDB after real
+// tools/bench/grafana-macros.ts, sent to the service's real embedded TimescaleDB after real
 // uploads. A query that does not parse, names a column that does not exist or returns nothing
 // for data that is there fails here instead of on an operator's screen.
 import { execFile } from 'node:child_process'
@@ -14,7 +14,7 @@ import { parse } from 'yaml'
 import { dashboardFiles } from '../grafana/as-code/dashboards.ts'
 import { encodeBody } from '../src/client/encode.ts'
 import { AccelerationType, ActivityType, LocationType, SampleType, TYPE_URL_PREFIX } from '../src/codec/proto.ts'
-import { expandSql, type QueryContext, type TemplateValue } from '../src/bench/grafana-macros.ts'
+import { expandSql, type QueryContext, type TemplateValue } from '../tools/bench/grafana-macros.ts'
 import { PROJECT_DIR, startService, type RunningService } from './support/service.ts'
 
 interface Target {

@@ -106,7 +106,7 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
     expect(help.stdout).toContain('usage: npm run devices')
   })
 
-  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'src/cli/bench.ts', 'src/cli/load.ts', 'src/cli/devices.ts'])(
+  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'tools/cli/bench.ts', 'tools/cli/load.ts', 'src/cli/devices.ts'])(
     '%s --help prints its usage and exits 0 without doing anything',
     async (entry) => {
       const empty = temporaryDir('help-')

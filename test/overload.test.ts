@@ -10,7 +10,7 @@ import { readJsonSample } from '../src/codec/json.ts'
 import { sqlClient, upload } from './support/http.ts'
 import { writeSampleFile } from './support/sample-files.ts'
 import { startService, temporaryDir, type RunningService } from './support/service.ts'
-import { processMemoryBytes } from '../src/cli/project-process.ts'
+import { processMemoryBytes } from './support/project-process.ts'
 import { countStoredSamples } from '../src/db/stored-samples.ts'
 
 const MiB = 1024 * 1024

@@ -11,12 +11,14 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
-import { PROJECT_DIR } from './project-process.ts'
 import { runWithDatabase, UsageError } from './run-with-database.ts'
 
+// The repository's checkout (grafana/, prometheus/, docs/), from src/cli or dist/cli alike.
+const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url))
 const READER_LOGIN = 'grafana_reader'
 const PROVISIONING_DIR = path.join(PROJECT_DIR, 'grafana', 'provisioning')
 

@@ -1,7 +1,7 @@
 // Runs `npm run db` (src/cli/db.ts): the embedded TimescaleDB as a process of its own, so a
 // test can stop it, kill it and start it again under a running service.
 import type { ChildProcess } from 'node:child_process'
-import { startEntry } from '../../src/cli/project-process.ts'
+import { startEntry } from './project-process.ts'
 import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
 export interface DatabaseProcess {

@@ -4,11 +4,11 @@ import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { startEntry } from '../../src/cli/project-process.ts'
+import { startEntry } from './project-process.ts'
 import { localTokenPath } from '../../src/config.ts'
 import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
-export { PROJECT_DIR, runToExit, spawnEntry as spawnTs, type Finished } from '../../src/cli/project-process.ts'
+export { PROJECT_DIR, runToExit, spawnEntry as spawnTs, type Finished } from './project-process.ts'
 
 export interface RunningService {
   baseUrl: string

@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { BenchService } from './service-process.ts'
-import { CONTENT_TYPES } from '../codec/index.ts'
+import { CONTENT_TYPES } from '../../src/codec/index.ts'
 import { runUploadLoad } from './upload-load.ts'
 
 export interface TracingMode {

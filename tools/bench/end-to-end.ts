@@ -4,10 +4,10 @@
 // On 2 cores the client costs about as much CPU as the service: the service's own figures
 // come from the load process (upload-load.ts).
 import pg from 'pg'
-import { sendFiles } from '../client/send-files.ts'
+import { sendFiles } from '../../src/client/send-files.ts'
 import type { BenchService } from './service-process.ts'
 import type { Dataset } from './dataset.ts'
-import { countStoredSamples } from '../db/stored-samples.ts'
+import { countStoredSamples } from '../../src/db/stored-samples.ts'
 
 export interface EndToEndResult {
   seconds: number

@@ -1,7 +1,7 @@
 // The writer alone: writeSamples over a pool, no HTTP, no codec in the timing. The batches
 // are the codec's output for the same bodies the client sends, decoded beforehand.
-import { decodeSamples, type SampleBatch } from '../codec/index.ts'
-import { writeSamples } from '../db/sample-writer.ts'
+import { decodeSamples, type SampleBatch } from '../../src/codec/index.ts'
+import { writeSamples } from '../../src/db/sample-writer.ts'
 import type { BenchDatabase } from './bench-database.ts'
 import type { EncodedBodies } from './bodies.ts'
 import { BENCH_DEVICE_ID } from './copy-payloads.ts'

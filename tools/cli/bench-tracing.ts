@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { encodeBodies, lineBatches } from '../bench/bodies.ts'
 import { buildDataset } from '../bench/dataset.ts'
-import { addDevice } from '../db/devices.ts'
+import { addDevice } from '../../src/db/devices.ts'
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
 import { percentile, writeBodies } from '../bench/upload-load.ts'
 import { measureRound, startOtlpSink, tracingModes, type RoundFigures } from '../bench/tracing-overhead.ts'
-import { wholeNumberFlag } from './usage.ts'
+import { wholeNumberFlag } from '../../src/cli/usage.ts'
 
 const SAMPLES_PER_UPLOAD = 100
 // As in npm run bench: the per-device rate limit would pace one device to 2000 samples/s.

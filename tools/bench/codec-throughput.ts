@@ -1,7 +1,7 @@
 // Codec decode speed per body format, on one core: the time decodeSamples takes for all
 // bodies (gunzip included for the gzip case, as the service does it before decoding).
 import zlib from 'node:zlib'
-import { decodeSamples } from '../codec/index.ts'
+import { decodeSamples } from '../../src/codec/index.ts'
 import type { EncodedBodies } from './bodies.ts'
 
 /** Decodes every body `rounds` times; returns samples/s of the fastest round (warm JIT). */

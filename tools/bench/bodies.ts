@@ -1,9 +1,9 @@
 // The dataset as upload bodies, cut into batches the way the send client cuts its files
 // (one kind per file, so one kind per batch), encoded by the client's own encoder.
 import zlib from 'node:zlib'
-import type { BodyFormat } from '../codec/index.ts'
-import { readJsonSample } from '../codec/json.ts'
-import { encodeBody, encodeRecord, type SendFormat } from '../client/encode.ts'
+import type { BodyFormat } from '../../src/codec/index.ts'
+import { readJsonSample } from '../../src/codec/json.ts'
+import { encodeBody, encodeRecord, type SendFormat } from '../../src/client/encode.ts'
 import { BENCH_KINDS, type Dataset } from './dataset.ts'
 
 /** What the codec bench decodes: the four body formats and gzip (of the default format). */

@@ -3,8 +3,8 @@
 // run's default figures, which are taken with fsync on. Large uploads, and many small concurrent
 // ones, where one WAL sync per commit weighs most (group commit shares it).
 import pg from 'pg'
-import { CONTENT_TYPES } from '../codec/index.ts'
-import { addDevice } from '../db/devices.ts'
+import { CONTENT_TYPES } from '../../src/codec/index.ts'
+import { addDevice } from '../../src/db/devices.ts'
 import type { RunFigures } from './report.ts'
 import { startBenchService } from './service-process.ts'
 import { runUploadLoad } from './upload-load.ts'

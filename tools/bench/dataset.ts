@@ -3,7 +3,7 @@
 // uploads. Every figure of one run is measured on these same samples.
 import fs from 'node:fs'
 import path from 'node:path'
-import { FILE_NAMES, formatSampleLine, generateSamples, type SimulatedKind, type SimulatedSample } from '../sim/index.ts'
+import { FILE_NAMES, formatSampleLine, generateSamples, type SimulatedKind, type SimulatedSample } from '../../src/sim/index.ts'
 
 /** The month the sparse kinds span. */
 const SPARSE_KIND_DAYS = 30

@@ -2,9 +2,9 @@
 // embedded database in a temporary DATA_DIR (or on --database-url), on free ports. Unlike the
 // test harness it can run under `node --cpu-prof`, and it reports the process's peak RSS.
 import fs from 'node:fs'
-import { processMemoryBytes, startEntry } from '../cli/project-process.ts'
-import { localTokenPath } from '../config.ts'
-import { withPostgresPassword } from '../db/embedded/sql-credentials.ts'
+import { processMemoryBytes, startEntry } from '../../test/support/project-process.ts'
+import { localTokenPath } from '../../src/config.ts'
+import { withPostgresPassword } from '../../src/db/embedded/sql-credentials.ts'
 
 export interface ServiceOptions {
   dataDir: string

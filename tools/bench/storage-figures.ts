@@ -1,7 +1,7 @@
 // Bytes per sample of each raw hypertable, as stored (tables, indexes, TOAST; compressed
 // chunks at their compressed size) and what the compressed chunks took before compression.
-import type { Pool } from '../db/pool.ts'
-import { RAW_HYPERTABLES } from '../db/policies.ts'
+import type { Pool } from '../../src/db/pool.ts'
+import { RAW_HYPERTABLES } from '../../src/db/policies.ts'
 
 export interface StorageFigure {
   table: string

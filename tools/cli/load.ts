@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import Long from 'long'
 import pg from 'pg'
-import { CONTENT_TYPES } from '../codec/index.ts'
-import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
-import { addDevice } from '../db/devices.ts'
-import { processMemoryBytes, startEntry } from './project-process.ts'
-import { wholeNumberFlag } from './usage.ts'
+import { CONTENT_TYPES } from '../../src/codec/index.ts'
+import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../../src/codec/proto.ts'
+import { addDevice } from '../../src/db/devices.ts'
+import { processMemoryBytes, startEntry } from '../../test/support/project-process.ts'
+import { wholeNumberFlag } from '../../src/cli/usage.ts'
 
 const { values: args } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 // cover the service's work, not the client's encoding.
 import fs from 'node:fs'
 import path from 'node:path'
-import { runToExit, spawnEntry } from '../cli/project-process.ts'
+import { runToExit, spawnEntry } from '../../test/support/project-process.ts'
 import type { BenchService } from './service-process.ts'
 
 export interface UploadLoadResult {
@@ -46,7 +46,7 @@ export function percentile(sorted: readonly number[], share: number): number {
 /** Posts every body of `bodiesFile` to the service from a load process; throws unless all got 200. */
 export async function runUploadLoad(options: { service: BenchService; token: string; bodiesFile: string; contentType: string; clients: number }): Promise<UploadLoadResult> {
   const args = ['--url', `${options.service.baseUrl}/v1/samples`, '--token', options.token, '--content-type', options.contentType, '--clients', String(options.clients), '--bodies', options.bodiesFile, '--service-pid', String(options.service.pid)]
-  const { code, stdout, stderr } = await runToExit(spawnEntry('src/bench/load-process.ts', args, {}))
+  const { code, stdout, stderr } = await runToExit(spawnEntry('tools/bench/load-process.ts', args, {}))
   if (code !== 0) throw new Error(`the load process failed (exit ${code}): ${stderr}`)
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as UploadLoadResult
 }

@@ -11,9 +11,9 @@ import { parseArgs } from 'node:util'
 import { openBenchDatabase } from '../bench/bench-database.ts'
 import { dashboardQueries, formatTimings, loadSimulatedDevices, runAllJobs, timeQueries } from '../bench/dashboard-queries.ts'
 import { storageFigures, formatStorage } from '../bench/storage-figures.ts'
-import { loadConfig } from '../config.ts'
-import { applyStoragePolicies } from '../db/policies.ts'
-import { createLogger } from '../logger.ts'
+import { loadConfig } from '../../src/config.ts'
+import { applyStoragePolicies } from '../../src/db/policies.ts'
+import { createLogger } from '../../src/logger.ts'
 
 const USAGE = `Usage: npm run bench:queries -- [options]
 

@@ -1,4 +1,4 @@
-// node --import tsx src/bench/auth-flood.ts [--seconds 15] [--flood 64] [--batch 500]
+// node --import tsx tools/bench/auth-flood.ts [--seconds 15] [--flood 64] [--batch 500]
 //
 // A real device's upload rate alone, then while `--flood` connections post random well-formed
 // tokens as fast as they can (autocannon), against the service on the embedded default.
@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import Long from 'long'
-import { CONTENT_TYPES } from '../codec/index.ts'
-import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../codec/proto.ts'
-import { localTokenPath } from '../config.ts'
-import { startEntry } from '../cli/project-process.ts'
+import { CONTENT_TYPES } from '../../src/codec/index.ts'
+import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../../src/codec/proto.ts'
+import { localTokenPath } from '../../src/config.ts'
+import { startEntry } from '../../test/support/project-process.ts'
 
 const { values } = parseArgs({
   options: {

@@ -1,14 +1,14 @@
 // The query benchmark: every SQL query of the samples dashboard and of the device-silent
-// alert, as Grafana would send them (src/bench/grafana-macros.ts expands variables and
+// alert, as Grafana would send them (tools/bench/grafana-macros.ts expands variables and
 // macros the way Grafana does), on a simulated month of several devices loaded through the
 // service's own writer (so the upload bookkeeping and the backfill job run as in service).
 import fs from 'node:fs'
 import { parse } from 'yaml'
-import { decodeJsonLines } from '../codec/json.ts'
-import { addDevice } from '../db/devices.ts'
-import type { Pool } from '../db/pool.ts'
-import { writeSamples } from '../db/sample-writer.ts'
-import { formatSampleLine, generateSamples } from '../sim/index.ts'
+import { decodeJsonLines } from '../../src/codec/json.ts'
+import { addDevice } from '../../src/db/devices.ts'
+import type { Pool } from '../../src/db/pool.ts'
+import { writeSamples } from '../../src/db/sample-writer.ts'
+import { formatSampleLine, generateSamples } from '../../src/sim/index.ts'
 import { expandSql, type QueryContext } from './grafana-macros.ts'
 import { percentile } from './upload-load.ts'
 

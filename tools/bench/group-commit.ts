@@ -1,8 +1,8 @@
 // What group commit buys the writer: many small uploads with `concurrency` in flight, once
 // each in a transaction of its own (writeGroup of one upload: what the writer did before group
 // commit) and once through writeSamples, where the uploads that wait share a transaction.
-import type { SampleBatch } from '../codec/index.ts'
-import { writeGroup, writeSamples } from '../db/sample-writer.ts'
+import type { SampleBatch } from '../../src/codec/index.ts'
+import { writeGroup, writeSamples } from '../../src/db/sample-writer.ts'
 import type { BenchDatabase } from './bench-database.ts'
 import { writeAll } from './writer-throughput.ts'
 
