@@ -61,7 +61,14 @@ export interface EntryOptions {
 }
 
 export async function startEntry(options: EntryOptions): Promise<EntryProcess> {
-  const child = spawnEntry(options.entry, [], options.env, options.nodeFlags)
+  return untilReady(spawnEntry(options.entry, [], options.env, options.nodeFlags), { label: options.entry, ...options })
+}
+
+/**
+ * Waits for a started child (piped output) to log `readyMessage`: the way to start any process
+ * that logs it, under tsx (startEntry) or a compiled one (`node dist/main.js`).
+ */
+export async function untilReady(child: ChildProcess, options: { label: string; readyMessage: string; timeoutMs?: number }): Promise<EntryProcess> {
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -70,7 +77,7 @@ export async function startEntry(options: EntryOptions): Promise<EntryProcess> {
   const timeoutMs = options.timeoutMs ?? 120_000
 
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${options.entry} not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs)
+    const timer = setTimeout(() => reject(new Error(`${options.label} not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs)
     child.stdout!.on('data', () => {
       const line = output.split('\n').find((candidate) => candidate.includes(marker))
       if (!line) return
@@ -79,7 +86,7 @@ export async function startEntry(options: EntryOptions): Promise<EntryProcess> {
     })
     void exited.then(({ code, signal }) => {
       clearTimeout(timer)
-      reject(new Error(`${options.entry} exited with ${code ?? signal} before it was ready:\n${output}`))
+      reject(new Error(`${options.label} exited with ${code ?? signal} before it was ready:\n${output}`))
     })
   })
 
