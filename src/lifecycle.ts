@@ -9,10 +9,10 @@ import { applyStoragePolicies, StoragePolicyError } from './db/policies.ts'
 import type { Config } from './config.ts'
 import type { Logger } from './logger.ts'
 import { PortInUse } from './startup-ports.ts'
-import { UsageError } from './cli/usage.ts'
+import { DeviceError } from './db/devices.ts'
 
 // Errors whose message says what is wrong and what to do: no stack trace needed.
-const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, DataDirUnusable, EmbeddedEngineFailure, StoragePolicyError, UsageError, PortInUse]
+const OPERATOR_ERRORS = [ConfigError, TimescaleRequiredError, DataDirInUse, DataDirUnusable, EmbeddedEngineFailure, StoragePolicyError, DeviceError, PortInUse]
 
 /** Prints why `tool` could not start or finish: one line for the errors above, all of it otherwise. */
 export function reportFailure(tool: string, error: unknown): void {

@@ -99,14 +99,14 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
 
   it('wrong usage says how to use it; --help is not wrong usage', async () => {
     const wrong = await devices('remove', 'phone-1')
-    expect(wrong.code).toBe(1)
+    expect(wrong.code).toBe(2)
     expect(wrong.stderr).toMatch(/usage: npm run devices -- add NAME \| list \[--json\] \| revoke NAME \| rotate NAME \| restore NAME/)
     const help = await devices('--help')
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('usage: npm run devices')
   })
 
-  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'tools/cli/bench.ts', 'tools/cli/load.ts', 'src/cli/devices.ts'])(
+  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'src/cli/grafana.ts', 'tools/cli/bench.ts', 'tools/cli/load.ts', 'src/cli/devices.ts'])(
     '%s --help prints its usage and exits 0 without doing anything',
     async (entry) => {
       const empty = temporaryDir('help-')
@@ -117,6 +117,27 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
       fs.rmSync(empty, { recursive: true })
     },
   )
+})
+
+describe('bad usage', () => {
+  // Every tool answers a wrong command line alike (src/cli/usage.ts): exit 2, what is wrong and
+  // the usage text on stderr, nothing done.
+  it.each([
+    ['src/cli/migrate.ts', ['--force']],
+    ['src/cli/db.ts', ['--port', '5433']],
+    ['src/cli/send.ts', ['--batch', 'many', 'samples.jsonl']],
+    ['src/cli/simulate.ts', ['--days', '2']],
+    ['src/cli/grafana.ts', ['--prometheus', 'not a url']],
+    ['src/cli/devices.ts', ['add']],
+  ])('%s %j exits 2 with its usage text', async (entry, args) => {
+    const empty = temporaryDir('usage-')
+    const wrong = await runToExit(spawnTs(entry, args, { DATA_DIR: empty }))
+    expect(wrong.code, wrong.stderr).toBe(2)
+    expect(wrong.stderr).toMatch(/usage/i)
+    expect(wrong.stdout).toBe('')
+    expect(fs.readdirSync(empty)).toEqual([])
+    fs.rmSync(empty, { recursive: true })
+  })
 })
 
 describe('restart', () => {

@@ -3,12 +3,14 @@
 // psql and Grafana, and a database the service can use through DATABASE_URL while it can be
 // stopped and started on its own. It applies the migrations and runs TimescaleDB's jobs
 // (nothing else would: the service leaves them to the server when DATABASE_URL is set).
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { redactedUrl } from '../db/database.ts'
 import { startJobRunner } from '../db/job-runner.ts'
 import { openPreparedDatabase, reportFailure, stopOnSignals } from '../lifecycle.ts'
 import { createLogger } from '../logger.ts'
+import { parseToolArgs, runTool } from './usage.ts'
+
+const USAGE = 'usage: npm run db\nserves the embedded TimescaleDB of DATA_DIR on EMBEDDED_PG_HOST:EMBEDDED_PG_PORT until SIGTERM or Ctrl-C (see docs/operations.md)'
 
 async function main(): Promise<void> {
   // The embedded database whatever DATABASE_URL says: that variable names this process's
@@ -29,12 +31,19 @@ async function main(): Promise<void> {
   }, database.embedded && { health: database.embedded.health, logger })
 }
 
-const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h', default: false } } })
-if (values.help) {
-  console.log('usage: npm run db\nserves the embedded TimescaleDB of DATA_DIR on EMBEDDED_PG_HOST:EMBEDDED_PG_PORT until SIGTERM or Ctrl-C (see docs/operations.md)')
-} else {
-  main().catch((error: unknown) => {
+await runTool('db', USAGE, async () => {
+  const { values } = parseToolArgs({ options: { help: { type: 'boolean', short: 'h', default: false } } })
+  if (values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  try {
+    await main()
+  } catch (error) {
     reportFailure('db', error)
+    // Whatever was started (a half-open engine, its server) must not keep the process alive.
     process.exit(1)
-  })
-}
+  }
+  // Serving now, until a signal: stopOnSignals decides the exit status then.
+  return 0
+})

@@ -1,8 +1,9 @@
 // npm run devices -- add NAME | list [--json] | revoke NAME | rotate NAME | restore NAME
-import { parseArgs } from 'node:util'
-import { addDevice, DeviceError, listDevices, restoreDevice, revokeDevice, rotateToken } from '../db/devices.ts'
+// Exit status: 0 done, 1 the command failed (the name exists, no such device, a bad name), 2 bad usage.
+import { addDevice, listDevices, restoreDevice, revokeDevice, rotateToken } from '../db/devices.ts'
 import type { Database } from '../db/database.ts'
-import { runWithDatabase, UsageError } from './run-with-database.ts'
+import { runWithDatabase } from './run-with-database.ts'
+import { parseToolArgs, runTool, UsageError } from './usage.ts'
 
 const USAGE = `usage: npm run devices -- add NAME | list [--json] | revoke NAME | rotate NAME | restore NAME
 
@@ -16,69 +17,62 @@ A NAME has 1 to 64 letters, digits, ".", "_", "-" or "@", starting with a letter
 
 const NAMED = new Set(['add', 'revoke', 'rotate', 'restore'])
 
-let parsed: ReturnType<typeof parse> | undefined
-try {
-  parsed = parse(process.argv.slice(2))
-} catch (error) {
-  console.error(`devices: ${(error as Error).message}\n${USAGE}`)
-  process.exitCode = 1
-}
-if (parsed?.help) console.log(USAGE)
-else if (parsed) await runWithDatabase('devices', (database) => manageDevices(database, parsed))
+await runTool('devices', USAGE, async () => {
+  const parsed = parse()
+  if (parsed.help) {
+    console.log(USAGE)
+    return 0
+  }
+  return runWithDatabase('devices', (database) => manageDevices(database, parsed))
+})
 
-function parse(argv: string[]) {
-  const { values, positionals } = parseArgs({
-    args: argv,
+function parse() {
+  const { values, positionals } = parseToolArgs({
     allowPositionals: true,
     options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   })
   if (values.help) return { help: true as const }
   const [command, name, ...extra] = positionals
   const wellFormed = extra.length === 0 && (command === 'list' ? name === undefined : NAMED.has(command ?? '') && name !== undefined)
-  if (!wellFormed) throw new Error(command === undefined ? 'no command given' : `cannot run "${positionals.join(' ')}"`)
-  if (values.json && command !== 'list') throw new Error('--json goes with list')
+  if (!wellFormed) throw new UsageError(command === undefined ? 'no command given' : `cannot run "${positionals.join(' ')}"`)
+  if (values.json && command !== 'list') throw new UsageError('--json goes with list')
   return { help: false as const, command: command!, name, json: values.json }
 }
 
 async function manageDevices({ pool }: Database, { command, name, json }: { command: string; name?: string; json: boolean }): Promise<void> {
-  try {
-    switch (command) {
-      case 'add': {
-        const { token } = await addDevice(pool, name!)
-        console.log(`device "${name}" added. Its upload token (shown only now, keep it secret):\n${token}`)
-        break
-      }
-      case 'list': {
-        const devices = await listDevices(pool)
-        if (json) {
-          console.log(JSON.stringify(devices.map((device) => ({ id: device.id, name: device.name, state: device.revokedAt ? 'revoked' : 'active', createdAt: device.createdAt, revokedAt: device.revokedAt }))))
-          break
-        }
-        if (devices.length === 0) console.log('no devices')
-        for (const device of devices) {
-          const state = device.revokedAt ? `revoked ${device.revokedAt.toISOString()}` : 'active'
-          console.log(`${device.id}\t${printable(device.name)}\t${state}\tcreated ${device.createdAt.toISOString()}`)
-        }
-        break
-      }
-      case 'revoke':
-        await revokeDevice(pool, name!)
-        console.log(`device "${name}" revoked: its token no longer uploads`)
-        break
-      case 'rotate': {
-        const { token } = await rotateToken(pool, name!)
-        console.log(`device "${name}" has a new token; the old one no longer uploads. The new token (shown only now, keep it secret):\n${token}`)
-        break
-      }
-      case 'restore': {
-        const { token } = await restoreDevice(pool, name!)
-        console.log(`device "${name}" restored with a new token (shown only now, keep it secret):\n${token}`)
-        break
-      }
+  switch (command) {
+    case 'add': {
+      const { token } = await addDevice(pool, name!)
+      console.log(`device "${name}" added. Its upload token (shown only now, keep it secret):\n${token}`)
+      break
     }
-  } catch (error) {
-    // Domain errors ("exists already", "no device named", a bad name) are usage problems for the user.
-    throw error instanceof DeviceError ? new UsageError(error.message) : error
+    case 'list': {
+      const devices = await listDevices(pool)
+      if (json) {
+        console.log(JSON.stringify(devices.map((device) => ({ id: device.id, name: device.name, state: device.revokedAt ? 'revoked' : 'active', createdAt: device.createdAt, revokedAt: device.revokedAt }))))
+        break
+      }
+      if (devices.length === 0) console.log('no devices')
+      for (const device of devices) {
+        const state = device.revokedAt ? `revoked ${device.revokedAt.toISOString()}` : 'active'
+        console.log(`${device.id}\t${printable(device.name)}\t${state}\tcreated ${device.createdAt.toISOString()}`)
+      }
+      break
+    }
+    case 'revoke':
+      await revokeDevice(pool, name!)
+      console.log(`device "${name}" revoked: its token no longer uploads`)
+      break
+    case 'rotate': {
+      const { token } = await rotateToken(pool, name!)
+      console.log(`device "${name}" has a new token; the old one no longer uploads. The new token (shown only now, keep it secret):\n${token}`)
+      break
+    }
+    case 'restore': {
+      const { token } = await restoreDevice(pool, name!)
+      console.log(`device "${name}" restored with a new token (shown only now, keep it secret):\n${token}`)
+      break
+    }
   }
 }
 

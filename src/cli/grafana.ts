@@ -12,30 +12,47 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
-import { runWithDatabase, UsageError } from './run-with-database.ts'
+import { runWithDatabase } from './run-with-database.ts'
+import { parseToolArgs, runTool, UsageError } from './usage.ts'
 
 // The repository's checkout (grafana/, prometheus/, docs/), from src/cli or dist/cli alike.
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url))
 const READER_LOGIN = 'grafana_reader'
 const PROVISIONING_DIR = path.join(PROJECT_DIR, 'grafana', 'provisioning')
 
-const { values: options } = parseArgs({
-  options: {
-    prometheus: { type: 'string', default: 'http://127.0.0.1:9090' },
-    alertmanager: { type: 'string', default: 'http://127.0.0.1:9093' },
-    // Traces, where a Tempo runs (the datasource stays empty without one).
-    tempo: { type: 'string', default: 'http://127.0.0.1:3200' },
-  },
-  strict: true,
-})
+const USAGE = `usage: npm run grafana [-- --prometheus URL] [--alertmanager URL] [--tempo URL]
 
-await runWithDatabase('grafana', async (database, config) => {
+writes DATA_DIR/grafana: Grafana provisioning for this service's database and a prometheus.yml
+that scrapes it, then prints the commands that start both (see docs/operations.md)
+
+  --prometheus URL     the Prometheus Grafana reads (default http://127.0.0.1:9090)
+  --alertmanager URL   the Alertmanager (default http://127.0.0.1:9093)
+  --tempo URL          where traces are, if a Tempo runs (default http://127.0.0.1:3200)`
+
+await runTool('grafana', USAGE, async () => {
+  const { values } = parseToolArgs({
+    options: {
+      prometheus: { type: 'string', default: 'http://127.0.0.1:9090' },
+      alertmanager: { type: 'string', default: 'http://127.0.0.1:9093' },
+      // Traces, where a Tempo runs (the datasource stays empty without one).
+      tempo: { type: 'string', default: 'http://127.0.0.1:3200' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const { help, ...options } = values
+  if (help) {
+    console.log(USAGE)
+    return 0
+  }
   for (const [name, url] of Object.entries(options)) {
     if (!URL.canParse(url)) throw new UsageError(`--${name} ${url} is not a URL`)
   }
+  return runWithDatabase('grafana', (database, config) => writeGrafanaFiles(database, config, options))
+})
+
+async function writeGrafanaFiles(database: Database, config: Config, options: { prometheus: string; alertmanager: string; tempo: string }): Promise<void> {
   const outDir = path.join(config.dataDir, 'grafana')
   const password = await readerLogin(database)
   const databaseUrl = new URL(database.url)
@@ -55,7 +72,7 @@ start them, each in a terminal of its own:
   prometheus --config.file=${path.join(outDir, 'prometheus.yml')} --storage.tsdb.path=${path.join(outDir, 'prometheus-data')} --enable-feature=expand-external-labels
   GF_PATHS_PROVISIONING=${path.join(outDir, 'provisioning')} GF_PATHS_DATA=${path.join(outDir, 'grafana-data')} grafana server --homepath /usr/share/grafana
 then open http://localhost:3000 (admin / admin on a new Grafana; it asks for a new password)`)
-})
+}
 
 /** Creates the read-only login when missing and gives it a new random password. */
 async function readerLogin({ pool }: Database): Promise<string> {

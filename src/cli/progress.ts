@@ -1,35 +1,44 @@
-// Progress while a send runs: a bar on a terminal (cli-progress), a plain line every few
-// seconds otherwise (logs of CI jobs and cron runs), nothing when asked to be quiet.
-// Always on stderr, so stdout stays free for `--json`.
+// Progress while a tool runs (send, simulate): a bar on a terminal (cli-progress), a plain line
+// every few seconds otherwise (logs of CI jobs and cron runs), nothing when asked to be quiet.
+// Always on stderr, so stdout stays free for the tool's result (`--json`).
 import cliProgress from 'cli-progress'
-import { formatBytes } from '../byte-size.ts'
-import { count } from './summary.ts'
-
-export interface ProgressState {
-  bytesRead: number
-  samplesRead: number
-  /** Samples the service answered for (accepted + duplicates). */
-  samplesSent: number
-}
-
-export interface ProgressReporter {
-  update(state: ProgressState): void
-  /** Prints a message line without garbling the bar. */
-  log(message: string): void
-  stop(): void
-}
 
 export type ProgressMode = 'bar' | 'lines' | 'off'
 
-export interface ProgressOptions {
+/** The bar on a terminal, plain lines in a log, nothing when quiet. */
+export function progressMode(output: NodeJS.WriteStream, quiet = false): ProgressMode {
+  return quiet ? 'off' : output.isTTY ? 'bar' : 'lines'
+}
+
+export interface ProgressOptions<State> {
   mode: ProgressMode
-  totalBytes: number
   output: NodeJS.WriteStream
+  /** Starts each plain line ("send: 40% ..."). */
+  tool: string
+  /** The full bar, in the unit of `position`. */
+  total: number
+  initial: State
+  position(state: State): number
+  /** What the bar and each line say besides the share done, e.g. "1,200 of 4,000 samples sent". */
+  describe(state: State, elapsedSeconds: number): string
   /** Between two plain lines. */
   intervalMs?: number
 }
 
-export function startProgress(options: ProgressOptions): ProgressReporter {
+export interface ProgressDisplay<State> {
+  update(state: State): void
+  /** Prints a message line without garbling the bar. */
+  log(message: string): void
+  /** Ends the display; a log gets a last line with where the run ended. */
+  stop(): void
+}
+
+/**
+ * @example
+ * const progress = startProgress({ mode: progressMode(process.stderr), output: process.stderr, tool: 'simulate',
+ *   total: days, initial: 0, position: (day) => day, describe: (day) => `day ${day}/${days}` })
+ */
+export function startProgress<State>(options: ProgressOptions<State>): ProgressDisplay<State> {
   switch (options.mode) {
     case 'bar':
       return startBar(options)
@@ -40,29 +49,15 @@ export function startProgress(options: ProgressOptions): ProgressReporter {
   }
 }
 
-function startBar({ totalBytes, output }: ProgressOptions): ProgressReporter {
+function startBar<State>({ output, total, initial, position, describe }: ProgressOptions<State>): ProgressDisplay<State> {
   const startedAt = Date.now()
   const bar = new cliProgress.SingleBar(
-    {
-      stream: output,
-      hideCursor: true,
-      // The percentage is of bytes read; the samples column says how many of the samples read
-      // so far the service has answered for, so a run waiting on retries does not look done.
-      format: '{bar} {percentage}% read | {read} of {size} | {samples} of {samplesRead} samples sent | {rate} samples/s | ETA {eta_formatted}',
-      etaBuffer: 50,
-    },
+    { stream: output, hideCursor: true, format: '{bar} {percentage}% | {text} | ETA {eta_formatted}', etaBuffer: 50 },
     cliProgress.Presets.shades_classic,
   )
-  const payload = (state: ProgressState) => ({
-    read: formatBytes(state.bytesRead),
-    size: formatBytes(totalBytes),
-    samples: count(state.samplesSent),
-    samplesRead: count(state.samplesRead),
-    rate: count(rate(state.samplesSent, startedAt)),
-  })
-  bar.start(totalBytes, 0, payload({ bytesRead: 0, samplesRead: 0, samplesSent: 0 }))
+  bar.start(total, position(initial), { text: describe(initial, 0) })
   return {
-    update: (state) => bar.update(state.bytesRead, payload(state)),
+    update: (state) => bar.update(position(state), { text: describe(state, elapsedSeconds(startedAt)) }),
     log: (message) => {
       // Clear the bar's line, print, and let the next update draw the bar below.
       output.write(`\r\x1b[2K${message}\n`)
@@ -71,31 +66,38 @@ function startBar({ totalBytes, output }: ProgressOptions): ProgressReporter {
   }
 }
 
-function startLines({ totalBytes, output, intervalMs = 5000 }: ProgressOptions): ProgressReporter {
+function startLines<State>({ output, tool, total, initial, position, describe, intervalMs = 5000 }: ProgressOptions<State>): ProgressDisplay<State> {
   const startedAt = Date.now()
-  let latest: ProgressState = { bytesRead: 0, samplesRead: 0, samplesSent: 0 }
+  let latest = initial
+  let printed = true
   const print = () => {
-    const seconds = (Date.now() - startedAt) / 1000
-    const share = totalBytes > 0 ? latest.bytesRead / totalBytes : 1
-    const etaSeconds = latest.bytesRead > 0 ? Math.round((seconds * (totalBytes - latest.bytesRead)) / latest.bytesRead) : undefined
-    output.write(
-      `send: ${(share * 100).toFixed(0)}% read (${formatBytes(latest.bytesRead)} of ${formatBytes(totalBytes)}), ` +
-        `${count(latest.samplesSent)} of ${count(latest.samplesRead)} samples sent, ${count(rate(latest.samplesSent, startedAt))} samples/s, ` +
-        `ETA ${etaSeconds === undefined ? '?' : `${etaSeconds} s`}\n`,
-    )
+    const seconds = elapsedSeconds(startedAt)
+    const done = position(latest)
+    const share = total > 0 ? Math.min(done / total, 1) : 1
+    const etaSeconds = done > 0 ? Math.round((seconds * (total - done)) / done) : undefined
+    output.write(`${tool}: ${(share * 100).toFixed(0)}%, ${describe(latest, seconds)}, ETA ${etaSeconds === undefined ? '?' : `${etaSeconds} s`}\n`)
+    printed = true
   }
-  const timer = setInterval(print, intervalMs)
+  const timer = setInterval(() => !printed && print(), intervalMs)
   timer.unref() // a progress line must never keep the process alive
   return {
     update: (state) => {
       latest = state
+      printed = false
     },
     log: (message) => output.write(`${message}\n`),
-    stop: () => clearInterval(timer),
+    stop: () => {
+      clearInterval(timer)
+      if (!printed) print()
+    },
   }
 }
 
-function rate(samples: number, startedAt: number): number {
-  const seconds = (Date.now() - startedAt) / 1000
-  return seconds > 0 ? Math.round(samples / seconds) : 0
+function elapsedSeconds(startedAt: number): number {
+  return (Date.now() - startedAt) / 1000
+}
+
+/** Per second of `elapsedSeconds`, rounded; 0 before any time has passed. */
+export function perSecond(amount: number, elapsedSeconds: number): number {
+  return elapsedSeconds > 0 ? Math.round(amount / elapsedSeconds) : 0
 }

@@ -2,15 +2,15 @@
 // `npm run send -- [options] FILE...`: uploads JSON-lines files of samples to the service.
 // Only argument parsing and printing live here; the work is in src/client/.
 import { stat } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
+import { formatBytes } from '../byte-size.ts'
 import { ConfigError, loadClientConfig } from '../config.ts'
 import { SEND_FORMATS, type SendFormat } from '../client/encode.ts'
-import { startProgress, type ProgressMode } from '../client/progress.ts'
 import { DEFAULT_RETRY_POLICY } from '../client/retry.ts'
-import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT_MS, sendFiles } from '../client/send-files.ts'
-import { formatSummary, type SendSummary } from '../client/summary.ts'
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_REQUEST_TIMEOUT_MS, sendFiles, type ProgressState } from '../client/send-files.ts'
+import { count, formatSummary, type SendSummary } from '../client/summary.ts'
 import { resolveToken, TokenMissing } from '../client/token.ts'
-import { durationFlag, UsageError, wholeNumberFlag } from './usage.ts'
+import { perSecond, progressMode, startProgress } from './progress.ts'
+import { durationFlag, EXIT_USAGE, parseToolArgs, runTool, UsageError, wholeNumberFlag } from './usage.ts'
 
 const USAGE = `Usage: npm run send -- [options] FILE...
 
@@ -35,11 +35,10 @@ Exit codes: 0 all samples stored, 1 something was not stored (see the summary),
 2 bad usage, 3 all valid samples stored but --skip-invalid skipped bad lines.`
 
 /** Exit codes, as the usage text and docs/client-and-simulator.md list them. */
-const EXIT = { ok: 0, incomplete: 1, usage: 2, skippedInvalid: 3 } as const
+const EXIT = { ok: 0, incomplete: 1, usage: EXIT_USAGE, skippedInvalid: 3 } as const
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
+async function main(): Promise<number> {
+  const { values, positionals } = parseToolArgs({
     allowPositionals: true,
     options: {
       url: { type: 'string' },
@@ -75,8 +74,18 @@ async function main(argv: string[]): Promise<number> {
 
   const token = await resolveToken(url, values.token, clientConfig)
   const totalBytes = await totalSize(positionals)
-  const progressMode: ProgressMode = values.quiet ? 'off' : process.stderr.isTTY ? 'bar' : 'lines'
-  const progress = startProgress({ mode: progressMode, totalBytes, output: process.stderr })
+  const progress = startProgress<ProgressState>({
+    mode: progressMode(process.stderr, values.quiet),
+    output: process.stderr,
+    tool: 'send',
+    total: totalBytes,
+    initial: { bytesRead: 0, samplesRead: 0, samplesSent: 0 },
+    // The share is of bytes read; the samples say how many of those read so far the service
+    // has answered for, so a run waiting on retries does not look done.
+    position: (state) => state.bytesRead,
+    describe: (state, seconds) =>
+      `read ${formatBytes(state.bytesRead)} of ${formatBytes(totalBytes)}, ${count(state.samplesSent)} of ${count(state.samplesRead)} samples sent, ${count(perSecond(state.samplesSent, seconds))} samples/s`,
+  })
   const interrupt = new AbortController()
   process.once('SIGINT', () => interrupt.abort())
 
@@ -136,18 +145,10 @@ async function totalSize(files: string[]): Promise<number> {
   return bytes
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    const known = error instanceof UsageError || error instanceof TokenMissing || error instanceof ConfigError || isParseArgsError(error)
-    process.stderr.write(`send: ${error instanceof Error ? error.message : String(error)}\n`)
-    if (error instanceof UsageError || isParseArgsError(error)) process.stderr.write(`\n${USAGE}\n`)
-    process.exitCode = known ? EXIT.usage : EXIT.incomplete
-  },
-)
-
-function isParseArgsError(error: unknown): boolean {
-  return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS')
-}
+// No token, a bad TELEMETRY_URL: the command line (or its environment) is what must change.
+await runTool('send', USAGE, () => main().catch((error: unknown) => {
+  throw error instanceof TokenMissing || error instanceof ConfigError ? new UsageError(error.message) : error
+})).catch((error: unknown) => {
+  process.stderr.write(`send: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = EXIT.incomplete
+})

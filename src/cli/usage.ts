@@ -1,9 +1,41 @@
-// What the command-line tools share about bad usage: one error type (a tool prints its message,
-// without a stack, and its usage text) and the flag parsers that throw it.
+// What the command-line tools share about bad usage, so every tool answers it alike: one error
+// type, the argv and flag parsers that throw it, and runTool, which turns it into the usage
+// text on stderr and exit status 2 (the POSIX utilities' "incorrect usage"). `--help` prints
+// the usage text on stdout and exits 0; every other failure is the tool's own to report.
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, parseDurationMs, parseWholeNumber, type WholeNumberRange } from '../config.ts'
 
 export class UsageError extends Error {
   override name = 'UsageError'
+}
+
+/** The exit status of every tool when its command line is wrong. */
+export const EXIT_USAGE = 2
+
+/**
+ * Runs a tool's `main` (which returns its exit status); a UsageError it throws prints
+ * `tool: message`, a blank line and `usage` on stderr and exits 2.
+ *
+ * @example await runTool('migrate', USAGE, async () => { ...; return 0 })
+ */
+export async function runTool(tool: string, usage: string, main: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await main()
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    console.error(`${tool}: ${error.message}\n\n${usage}`)
+    process.exitCode = EXIT_USAGE
+  }
+}
+
+/** node:util's parseArgs on this process's arguments; an unknown or malformed flag is a UsageError. */
+export function parseToolArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config)
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    throw typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS') ? new UsageError((error as Error).message) : error
+  }
 }
 
 /** `--batch 500` and the like: a whole number within `range`. */

@@ -5,7 +5,6 @@ import { DecodeError } from '../codec/index.ts'
 import { readJsonSample } from '../codec/json.ts'
 import { contentTypeOf, encodeBody, encodeRecord, type SendFormat } from './encode.ts'
 import { readLines } from './line-reader.ts'
-import type { ProgressState } from './progress.ts'
 import { retryPolicyWith, type RetryPolicy } from './retry.ts'
 import type { SendSummary } from './summary.ts'
 import { UploadGaveUp, UploadRejected, uploadBatch, type UploadTarget } from './uploader.ts'
@@ -19,6 +18,14 @@ import { UploadGaveUp, UploadRejected, uploadBatch, type UploadTarget } from './
 export const DEFAULT_BATCH_SIZE = 5000
 export const DEFAULT_CONCURRENCY = 4
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000
+
+/** Where a send stands, for a progress display. */
+export interface ProgressState {
+  bytesRead: number
+  samplesRead: number
+  /** Samples the service answered for (accepted + duplicates). */
+  samplesSent: number
+}
 
 export interface SendOptions {
   files: readonly string[]
