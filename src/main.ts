@@ -7,6 +7,7 @@ import { redactedUrl, type Database } from './db/database.ts'
 import { ensureLocalDevice } from './db/local-device.ts'
 import { startJobRunner } from './db/job-runner.ts'
 import { createApp } from './http/app.ts'
+import { ingestStore } from './db/ingest-store.ts'
 import { manageConnections } from './http/connections.ts'
 import { holdStopSignals, openPreparedDatabase, reportFailure, stopOnSignals } from './lifecycle.ts'
 import { createLogger, type Logger } from './logger.ts'
@@ -41,7 +42,7 @@ async function serveUntilSignal(config: Config, logger: Logger, database: Databa
   // itself and counts the runs; a server runs them and keeps the counts in job_stats.
   if (!database.embedded) telemetry.observeTimescaleJobStats(database.pool)
   const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger, { onJobRun: telemetry.timescaleJobRunCounter() }) : undefined
-  const app = createApp({ ...config, pool: database.pool, logger, telemetry, engineFailure: () => database.embedded?.health.failure })
+  const app = createApp({ ...config, ...ingestStore(database.pool), logger, telemetry, engineFailure: () => database.embedded?.health.failure })
   const server = serve({
     fetch: app.fetch,
     port: config.port,

@@ -14,6 +14,7 @@ import type { SyncCall } from '../src/db/embedded/durable-fs.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { createPool, type Pool } from '../src/db/pool.ts'
 import { createApp } from '../src/http/app.ts'
+import { ingestStore } from '../src/db/ingest-store.ts'
 import { createLogger } from '../src/logger.ts'
 import { httpServerMetrics } from '../src/telemetry/http-metrics.ts'
 import { ingestMetrics } from '../src/telemetry/ingest-metrics.ts'
@@ -62,7 +63,7 @@ describe('the file system layer syncs every commit before it is answered', () =>
     const { token } = await addDevice(pool, 'phone')
     const meter = metrics.getMeter('test') // no provider: measures nothing, as the app expects a meter
     const app = createApp({
-      pool,
+      ...ingestStore(pool),
       logger,
       telemetry: { httpMiddleware: httpServerMetrics(meter), ...ingestMetrics(meter) },
       maxBodyBytes: 1 << 20,

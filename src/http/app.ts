@@ -2,14 +2,14 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
-import type { Pool } from '../db/pool.ts'
+import type { Config } from '../config.ts'
+import type { IngestStore } from '../db/ingest-store.ts'
 import type { Logger } from '../logger.ts'
 import type { Telemetry } from '../telemetry/index.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import { requireDevice, type AuthVariables } from './auth.ts'
 import { authFailureLimit } from './auth-failure-limit.ts'
 import { cachedDeviceLookup } from './device-cache.ts'
-import { findDeviceByToken } from '../db/devices.ts'
 import { ApiError, errorResponse } from './errors.ts'
 import { healthRoutes, type EngineFailure } from './health-routes.ts'
 import { payloadTooLarge } from './upload-body.ts'
@@ -18,22 +18,27 @@ import { admitUploads } from './upload-admission.ts'
 import { deviceRateLimit } from './device-rate-limit.ts'
 import { uploadSamples } from './upload-route.ts'
 
-export interface AppOptions {
-  pool: Pool
+/** The settings the app reads, by their Config names. */
+export type AppConfig = Pick<
+  Config,
+  | 'maxBodyBytes'
+  | 'retryAfterSeconds'
+  | 'maxUploadsInFlight'
+  | 'uploadMemoryBudgetBytes'
+  | 'maxSamplesPerUpload'
+  | 'rateLimitSamplesPerSecond'
+  | 'rateLimitBurstSamples'
+  | 'authCacheTtlMs'
+  | 'authFailureBurst'
+  | 'authFailuresPerSecond'
+>
+
+/** What the app needs besides its settings: the database's functions (never a pool), a log, metrics. */
+export interface AppOptions extends AppConfig, IngestStore {
   logger: Logger
   telemetry: Pick<Telemetry, 'httpMiddleware'> & IngestMetrics
-  maxBodyBytes: number
-  retryAfterSeconds: number
-  maxUploadsInFlight: number
-  uploadMemoryBudgetBytes: number
-  maxSamplesPerUpload: number
-  rateLimitSamplesPerSecond: number
-  rateLimitBurstSamples: number
   /** The embedded engine's fatal failure, if any: /healthz answers 503 with it. */
   engineFailure?: EngineFailure
-  authCacheTtlMs: number
-  authFailureBurst: number
-  authFailuresPerSecond: number
 }
 
 type Variables = AuthVariables & UploadVariables
@@ -45,7 +50,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   // names it, and the log line of its cause has it.
   app.use('*', requestId())
   const rateLimit = deviceRateLimit({ samplesPerSecond: options.rateLimitSamplesPerSecond, burstSamples: options.rateLimitBurstSamples })
-  const devices = cachedDeviceLookup((token) => findDeviceByToken(options.pool, token), { ttlMs: options.authCacheTtlMs, maxEntries: 100_000 })
+  const devices = cachedDeviceLookup(options.findDevice, { ttlMs: options.authCacheTtlMs, maxEntries: 100_000 })
   const failures = authFailureLimit({ burst: options.authFailureBurst, perSecond: options.authFailuresPerSecond })
   const upload = [
     observeUploads(options.telemetry),
@@ -75,7 +80,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
   // The route exists, the method does not (a browser or a curl without -X POST): say so.
   app.all('/v1/samples', methodNotAllowed)
   app.all('/samples', methodNotAllowed)
-  app.route('/', healthRoutes(options.pool, options.retryAfterSeconds, options.engineFailure))
+  app.route('/', healthRoutes(options.ping, options.retryAfterSeconds, options.engineFailure))
   app.notFound((c) => errorResponse(new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`), c, options.logger))
   app.onError((error, c) => errorResponse(error, c, options.logger))
   return app

@@ -2,13 +2,13 @@
 // is on its way out so that a supervisor restarts it). /readyz: the database answers too (load
 // balancers and Kubernetes send uploads only to ready instances).
 import { Hono } from 'hono'
-import type { Pool } from '../db/pool.ts'
+import type { IngestStore } from '../db/ingest-store.ts'
 import { ApiError, databaseUnavailable } from './errors.ts'
 
 /** The embedded engine's failure, once it failed for good (always undefined with a server). */
 export type EngineFailure = () => Error | undefined
 
-export function healthRoutes(pool: Pool, retryAfterSeconds: number, engineFailure: EngineFailure = () => undefined): Hono {
+export function healthRoutes(ping: IngestStore['ping'], retryAfterSeconds: number, engineFailure: EngineFailure = () => undefined): Hono {
   return new Hono()
     .get('/healthz', (c) => {
       const failure = engineFailure()
@@ -19,7 +19,7 @@ export function healthRoutes(pool: Pool, retryAfterSeconds: number, engineFailur
       const failure = engineFailure()
       if (failure) throw new ApiError(503, 'database_failed', failure.message)
       try {
-        await pool.query('select 1')
+        await ping()
       } catch (error) {
         throw databaseUnavailable(error, retryAfterSeconds)
       }

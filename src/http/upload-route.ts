@@ -3,8 +3,7 @@
 import type { Handler } from 'hono'
 import { ACCEPTED_CONTENT_TYPES, bodyFormatFor, countsByKind, decodeSamples, type CountsByKind } from '../codec/index.ts'
 import type { UploadAnswer } from '../api-types.ts'
-import type { Pool } from '../db/pool.ts'
-import { writeSamples } from '../db/sample-writer.ts'
+import type { IngestStore } from '../db/ingest-store.ts'
 import type { IngestMetrics } from '../telemetry/ingest-metrics.ts'
 import { decodedUploadAttributes, inSpan } from '../telemetry/tracing.ts'
 import type { AuthVariables } from './auth.ts'
@@ -15,7 +14,7 @@ import { ApiError } from './errors.ts'
 import { readUploadBody } from './upload-body.ts'
 
 export interface UploadOptions {
-  pool: Pool
+  writeSamples: IngestStore['writeSamples']
   metrics: IngestMetrics
   maxBodyBytes: number
   maxSamplesPerUpload: number
@@ -49,7 +48,7 @@ export function uploadSamples(options: UploadOptions): Handler<{ Variables: Auth
     if (batch.count > 0) {
       const started = performance.now()
       try {
-        stored = await inSpan('upload.write', () => writeSamples(options.pool, c.get('device').id, batch))
+        stored = await inSpan('upload.write', () => options.writeSamples(c.get('device').id, batch))
       } catch (error) {
         options.metrics.recordDbWrite((performance.now() - started) / 1000, databaseErrorType(error))
         throw databaseFailure(error, options.retryAfterSeconds, c.get('requestId'))
