@@ -2,6 +2,7 @@
 // middleware, real requests, and /metrics scraped over HTTP after each step. Every assertion
 // is on the exposition text, with the names dashboards and alert rules use.
 import { once } from 'node:events'
+import fs from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
@@ -11,6 +12,10 @@ import { startTelemetry, type Telemetry } from '../src/telemetry/index.ts'
 import { emptySampleBatch } from '../src/codec/index.ts'
 import { DURATION_BUCKETS_SECONDS } from '../src/telemetry/views.ts'
 import { startPrometheus } from './support/prometheus.ts'
+import { temporaryDir } from './support/service.ts'
+import { startEmbeddedDatabase } from '../src/db/embedded/index.ts'
+import { createPool, withClient, withMeasuredClient } from '../src/db/pool.ts'
+import { createLogger } from '../src/logger.ts'
 
 let telemetry: Telemetry
 let server: ServerType
@@ -139,17 +144,49 @@ describe('telemetry /metrics', () => {
     expect(seriesValue(await scrape(), 'telemetry_uploads_in_flight')).toBe(0)
   })
 
-  it('times database writes in sub-millisecond buckets and counts failed ones by error type', async () => {
-    const ok = { db_system_name: 'postgresql', db_operation_name: 'BATCH INSERT' }
-    telemetry.recordDbWrite(0.0004)
-    telemetry.recordDbWrite(0.3)
-    telemetry.recordDbWrite(5.5, '57P01')
-    const after = await scrape()
-    expect(seriesValue(after, 'db_client_operation_duration_seconds_bucket', { ...ok, le: '0.0005' })).toBe(1)
-    expect(seriesValue(after, 'db_client_operation_duration_seconds_bucket', { ...ok, le: '0.25' })).toBe(1)
-    expect(seriesValue(after, 'db_client_operation_duration_seconds_bucket', { ...ok, le: '0.5' })).toBe(2)
-    expect(seriesValue(after, 'db_client_operation_duration_seconds_count', { ...ok, error_type: '57P01' })).toBe(1)
-    expect(seriesValue(after, 'telemetry_db_write_errors_total', { error_type: '57P01' })).toBe(1)
+  it('times the writer\'s operation from when it has a connection, and the wait for one apart', async () => {
+    // The real client path: the embedded database, a pool of one connection, withMeasuredClient
+    // as the writer calls it.
+    const dataDir = temporaryDir()
+    const logger = createLogger({ logLevel: 'silent' })
+    const database = await startEmbeddedDatabase({ dataDir, host: '127.0.0.1', port: 0, idleInTransactionTimeoutMs: 5000, fsync: false, maxMessageBytes: 1 << 20, password: undefined, logger })
+    const pool = createPool(database.url, { dbPoolSize: 1, dbConnectTimeoutMs: 30_000 }, logger)
+    try {
+      telemetry.observePool(pool)
+      await pool.query('select 1') // the connection exists: no checkout below waits for its creation
+      const before = await scrape()
+      // One checkout holds the only connection for a second; the measured operation queues
+      // behind it as soon as it has it, so it waits about that second, then runs in a moment.
+      let holderHasIt!: () => void
+      const held = new Promise<void>((resolve) => (holderHasIt = resolve))
+      const holding = withClient(pool, async (client) => {
+        holderHasIt()
+        await client.query('select pg_sleep(1)')
+      })
+      await held
+      await Promise.all([holding, withMeasuredClient(pool, 'BATCH INSERT', (client) => client.query('select 1'))])
+      await expect(withMeasuredClient(pool, 'BATCH INSERT', (client) => client.query('select 1/0'))).rejects.toThrow(/division by zero/)
+      const after = await scrape()
+      const moved = (name: string, labels: Record<string, string>) => (seriesValue(after, name, labels) ?? 0) - (seriesValue(before, name, labels) ?? 0)
+
+      const ok = { db_system_name: 'postgresql', db_operation_name: 'BATCH INSERT' }
+      expect(moved('db_client_operation_duration_seconds_count', ok)).toBe(1)
+      expect(moved('db_client_operation_duration_seconds_bucket', { ...ok, le: '0.5' })).toBe(1)
+      expect(moved('db_client_operation_duration_seconds_count', { ...ok, error_type: '22012' })).toBe(1)
+      const waits = { db_client_connection_pool_name: 'telemetry-store' }
+      expect(moved('db_client_connection_wait_time_seconds_count', waits)).toBe(3)
+      // Of the three checkouts only the measured one waited, for the holder's second.
+      expect(moved('db_client_connection_wait_time_seconds_count', waits) - moved('db_client_connection_wait_time_seconds_bucket', { ...waits, le: '0.5' })).toBe(1)
+    } finally {
+      await pool.end()
+      await database.close()
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('counts uploads the writer could not store by error type', async () => {
+    telemetry.recordDbWriteError('57P01')
+    expect(seriesValue(await scrape(), 'telemetry_db_write_errors_total', { error_type: '57P01' })).toBe(1)
   })
 
   it('records the ingest lag of the newest sample of each kind, in seconds', async () => {

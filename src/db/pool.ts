@@ -19,6 +19,47 @@ export function createPool(url: string, config: Pick<Config, 'dbPoolSize' | 'dbC
   return pool
 }
 
+/** What the service measures of its database client (src/telemetry/pool-metrics.ts records it). */
+export interface ClientObserver {
+  /** A checkout waited this long for a free connection (db.client.connection.wait_time). */
+  connectionWaited(seconds: number): void
+  /** One operation of withMeasuredClient took this long, connection in hand (db.client.operation.duration). */
+  operation(name: string, seconds: number, errorType?: string): void
+}
+
+const observers = new WeakMap<Pool, ClientObserver>()
+
+export function observeClient(pool: Pool, observer: ClientObserver): void {
+  observers.set(pool, observer)
+}
+
+/**
+ * withClient for one operation the service measures, such as the writer's transaction: timed
+ * from the moment the connection is in hand to the end of `work`, so that a wait for a free
+ * connection (reported apart, as db.client.connection.wait_time) does not pass for a slow
+ * database.
+ */
+export function withMeasuredClient<T>(pool: Pool, operationName: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    const started = performance.now()
+    const seconds = () => (performance.now() - started) / 1000
+    try {
+      const result = await work(client)
+      observers.get(pool)?.operation(operationName, seconds())
+      return result
+    } catch (error) {
+      observers.get(pool)?.operation(operationName, seconds(), errorType(error))
+      throw error
+    }
+  })
+}
+
+/** SQLSTATE or socket error code: the error.type of database metrics ('unknown' without one). */
+export function errorType(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code : 'unknown'
+}
+
 /**
  * Runs `work` on one checked-out connection (a transaction, a session-level lock).
  *
@@ -28,7 +69,9 @@ export function createPool(url: string, config: Pick<Config, 'dbPoolSize' | 'dbC
  * session state (an open transaction, a lock) is unknown.
  */
 export async function withClient<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const requested = performance.now()
   const client = await pool.connect()
+  observers.get(pool)?.connectionWaited((performance.now() - requested) / 1000)
   let failure: Error | undefined
   const onError = (error: Error): void => {
     failure = error

@@ -19,7 +19,7 @@
 import type pg from 'pg'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
-import { transaction, withClient, type Pool } from './pool.ts'
+import { transaction, withMeasuredClient, type Pool } from './pool.ts'
 import { recordUploads } from './upload-bookkeeping.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
@@ -128,7 +128,7 @@ export function writeSamples(pool: Pool, deviceId: number, batch: SampleBatch): 
 
 /** One transaction for all `uploads`; each settles on its own. */
 export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
-  return withClient(pool, async (client) => {
+  return withMeasuredClient(pool, 'BATCH INSERT', async (client) => {
     try {
       return await transaction(client, () => storeTogether(client, uploads))
     } catch {

@@ -18,13 +18,11 @@ export interface IngestMetrics {
   uploadStarted(): () => void
   recordUpload(outcome: UploadOutcome): void
   recordRejected(reason: string, samples: number): void
-  recordDbWrite(seconds: number, errorType?: string): void
+  /** An upload the writer could not store (its transaction, or its part of a group's, failed). */
+  recordDbWriteError(errorType: string): void
   /** How far behind real time the newest sample of each kind in a stored upload is. */
   recordIngestLag(batch: SampleBatch, nowMs?: number): void
 }
-
-/** Attributes of the one database operation the service measures: an upload's transaction. */
-const DB_WRITE = { 'db.system.name': 'postgresql', 'db.operation.name': 'BATCH INSERT' } as const
 
 export function ingestMetrics(meter: Meter): IngestMetrics {
   const received = meter.createCounter('telemetry.samples.received', {
@@ -58,10 +56,6 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
   const inFlight = meter.createUpDownCounter('telemetry.uploads.in_flight', {
     description: 'Uploads being received, decoded or written right now.',
     unit: '{upload}',
-  })
-  const dbWriteDuration = meter.createHistogram('db.client.operation.duration', {
-    description: 'Duration of the transaction that writes one upload.',
-    unit: 's',
   })
   const dbWriteErrors = meter.createCounter('telemetry.db.write.errors', {
     description: 'Upload transactions that failed, by error type (SQLSTATE or error name).',
@@ -107,12 +101,7 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
       uploadsRejected.add(1, attributes)
       samplesRejected.add(samples, attributes)
     },
-    recordDbWrite(seconds, errorType) {
-      if (errorType === undefined) {
-        dbWriteDuration.record(seconds, DB_WRITE)
-        return
-      }
-      dbWriteDuration.record(seconds, { ...DB_WRITE, 'error.type': errorType })
+    recordDbWriteError(errorType) {
       dbWriteErrors.add(1, { 'error.type': errorType })
     },
     recordIngestLag(batch, nowMs = Date.now()) {

@@ -1,8 +1,14 @@
-// Connection pool state, read when Prometheus scrapes (observable instruments), named by the
-// OpenTelemetry database client conventions. Saturation is used / max; pending requests are
-// uploads waiting for a connection.
+// The database client, named by the OpenTelemetry database client conventions: the pool's
+// state, read when Prometheus scrapes (observable instruments; saturation is used / max,
+// pending requests are checkouts waiting for a connection), how long each checkout waited for
+// a connection, and how long the measured operations (the writer's transactions) took once
+// they had one.
 import type { Meter } from '@opentelemetry/api'
 import type pg from 'pg'
+import { observeClient } from '../db/pool.ts'
+
+/** The pool's name in the conventions' attribute: this service has one pool. */
+const POOL = { 'db.client.connection.pool.name': 'telemetry-store' } as const
 
 export function observePoolMetrics(meter: Meter, pool: pg.Pool): void {
   const connections = meter.createObservableUpDownCounter('db.client.connection.count', {
@@ -26,4 +32,18 @@ export function observePoolMetrics(meter: Meter, pool: pg.Pool): void {
     },
     [connections, maxConnections, pendingRequests],
   )
+
+  const waitTime = meter.createHistogram('db.client.connection.wait_time', {
+    description: 'Time a checkout waited for a free connection of the pool.',
+    unit: 's',
+  })
+  const operationDuration = meter.createHistogram('db.client.operation.duration', {
+    description: "Duration of a database operation once it has a connection: the writer's transaction of a group of uploads.",
+    unit: 's',
+  })
+  observeClient(pool, {
+    connectionWaited: (seconds) => waitTime.record(seconds, POOL),
+    operation: (name, seconds, errorType) =>
+      operationDuration.record(seconds, { 'db.system.name': 'postgresql', 'db.operation.name': name, ...(errorType !== undefined && { 'error.type': errorType }) }),
+  })
 }

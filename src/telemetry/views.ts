@@ -55,6 +55,7 @@ interface Stream {
 const STREAMS: Stream[] = [
   { instrumentName: 'http.server.request.duration', unit: 's', boundaries: DURATION_BUCKETS_SECONDS },
   { instrumentName: 'db.client.operation.duration', unit: 's', boundaries: DURATION_BUCKETS_SECONDS },
+  { instrumentName: 'db.client.connection.wait_time', unit: 's', boundaries: DURATION_BUCKETS_SECONDS },
   { instrumentName: 'telemetry.upload.size', unit: 'By', boundaries: UPLOAD_SIZE_BUCKETS_BYTES },
   { instrumentName: 'telemetry.upload.samples', unit: '{sample}', boundaries: UPLOAD_SAMPLES_BUCKETS },
   { instrumentName: 'telemetry.ingest.lag', unit: 's', boundaries: INGEST_LAG_BUCKETS_SECONDS },
