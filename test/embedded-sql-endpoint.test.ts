@@ -7,9 +7,8 @@ import path from 'node:path'
 import fc from 'fast-check'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addDevice } from '../src/db/devices.ts'
 import { fixture } from './support/fixtures.ts'
-import { deviceRows, sqlClient, upload } from './support/http.ts'
+import { deviceRows, sqlClient, upload, addTestDevice } from './support/http.ts'
 import { runToExit, startService, temporaryDir, type RunningService, type Finished } from './support/service.ts'
 import { dataRows, errorCode, message, wire, WireClient } from './support/wire-client.ts'
 
@@ -69,11 +68,7 @@ function interactivePsql(url = service.databaseUrl) {
   }
 }
 
-let deviceCounter = 0
-async function newDevice(): Promise<{ id: number; token: string }> {
-  const { device, token } = await addDevice(sql, `sql-endpoint-${++deviceCounter}`)
-  return { id: device.id, token }
-}
+const newDevice = () => addTestDevice(sql, 'sql-endpoint')
 
 async function uploadFixture(device: { token: string }): Promise<number> {
   return (await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: device.token })).status

@@ -8,12 +8,11 @@ import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONTENT_TYPES, decodeSamples, type SampleBatch } from '../src/codec/index.ts'
 import { AccelerationType, LocationType, SampleCollectionType, TYPE_URL_PREFIX } from '../src/codec/proto.ts'
-import { addDevice } from '../src/db/devices.ts'
 import { createPool, type Pool } from '../src/db/pool.ts'
 import { writeGroup, writeSamples } from '../src/db/sample-writer.ts'
 import { createLogger } from '../src/logger.ts'
 import { startService, type RunningService } from './support/service.ts'
-import { sqlClient, upload } from './support/http.ts'
+import { sqlClient, upload, addTestDevice } from './support/http.ts'
 
 let service: RunningService
 let sql: pg.Client
@@ -31,11 +30,7 @@ afterAll(async () => {
   expect(await service?.stop()).toBe(0)
 })
 
-let deviceCounter = 0
-async function newDevice(): Promise<{ id: number; token: string }> {
-  const { device, token } = await addDevice(sql, `group-commit-${++deviceCounter}`)
-  return { id: device.id, token }
-}
+const newDevice = () => addTestDevice(sql, 'group-commit')
 
 const START_SECONDS = Date.UTC(2024, 5, 1) / 1000
 

@@ -9,7 +9,7 @@ import { addDevice, revokeDevice } from '../src/db/devices.ts'
 import { localTokenPath } from '../src/config.ts'
 import { SampleCollectionType } from '../src/codec/proto.ts'
 import { startService, type RunningService } from './support/service.ts'
-import { deviceRows, sqlClient, upload } from './support/http.ts'
+import { deviceRows, sqlClient, upload, addTestDevice } from './support/http.ts'
 import { expectedSamples, fixture, WIRE_BODIES } from './support/fixtures.ts'
 import { countStoredSamples } from '../src/db/stored-samples.ts'
 
@@ -31,12 +31,7 @@ afterAll(async () => {
   expect(await service?.stop()).toBe(0)
 })
 
-let deviceCounter = 0
-/** A fresh device (and its token) for one test, so tests never see each other's rows. */
-async function newDevice(): Promise<{ id: number; token: string }> {
-  const { device, token } = await addDevice(sql, `test-device-${++deviceCounter}`)
-  return { id: device.id, token }
-}
+const newDevice = () => addTestDevice(sql, 'test-device')
 
 /** expected.json as rows: exact id text, microseconds since the epoch, typed fields. */
 function expectedRows(count: number): Record<string, unknown>[] {

@@ -2,6 +2,7 @@
 import { once } from 'node:events'
 import http from 'node:http'
 import pg from 'pg'
+import { addDevice } from '../../src/db/devices.ts'
 
 export interface Answer {
   status: number
@@ -101,4 +102,11 @@ export function pendingUpload(port: number, token: string, body: Buffer, agent?:
     answer,
     continued: () => continued,
   }
+}
+
+let devicesAdded = 0
+/** A fresh device (and its token) for one test, so tests never see each other's rows. */
+export async function addTestDevice(sql: pg.Client, prefix: string): Promise<{ id: number; token: string }> {
+  const { device, token } = await addDevice(sql, `${prefix}-${++devicesAdded}`)
+  return { id: device.id, token }
 }
