@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
+# src/ only (tsconfig.build.json): the tests' harness (test/) and the benchmark and load test
+# (tools/) need dev dependencies and do not ship (npm run check:image checks the runtime stage).
 COPY src ./src
 RUN npm run build
 

@@ -106,7 +106,7 @@ describe('devices tool, while the service runs on the same DATA_DIR', () => {
     expect(help.stdout).toContain('usage: npm run devices')
   })
 
-  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'src/cli/grafana.ts', 'tools/cli/bench.ts', 'tools/cli/load.ts', 'src/cli/devices.ts'])(
+  it.each(['src/cli/migrate.ts', 'src/cli/db.ts', 'src/cli/send.ts', 'src/cli/simulate.ts', 'src/cli/grafana.ts', 'tools/cli/bench.ts', 'tools/cli/bench-queries.ts', 'tools/cli/bench-tracing.ts', 'tools/cli/load.ts', 'src/cli/devices.ts'])(
     '%s --help prints its usage and exits 0 without doing anything',
     async (entry) => {
       const empty = temporaryDir('help-')
@@ -129,6 +129,10 @@ describe('bad usage', () => {
     ['src/cli/simulate.ts', ['--days', '2']],
     ['src/cli/grafana.ts', ['--prometheus', 'not a url']],
     ['src/cli/devices.ts', ['add']],
+    ['tools/cli/bench.ts', ['--runs', '0']],
+    ['tools/cli/bench-queries.ts', ['--quick']],
+    ['tools/cli/bench-tracing.ts', ['--ratio', '2']],
+    ['tools/cli/load.ts', ['--duration', '1']],
   ])('%s %j exits 2 with its usage text', async (entry, args) => {
     const empty = temporaryDir('usage-')
     const wrong = await runToExit(spawnTs(entry, args, { DATA_DIR: empty }))

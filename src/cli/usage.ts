@@ -23,9 +23,27 @@ export async function runTool(tool: string, usage: string, main: () => Promise<n
     process.exitCode = await main()
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    console.error(`${tool}: ${error.message}\n\n${usage}`)
+    reportUsageError(tool, usage, error)
     process.exitCode = EXIT_USAGE
   }
+}
+
+/**
+ * For a script that works at top level, with no main to hand to runTool: runs its argument
+ * parsing, and a UsageError ends the process as runTool would (exit 2).
+ */
+export function parseOrExit<T>(tool: string, usage: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    reportUsageError(tool, usage, error)
+    process.exit(EXIT_USAGE)
+  }
+}
+
+function reportUsageError(tool: string, usage: string, error: UsageError): void {
+  console.error(`${tool}: ${error.message}\n\n${usage}`)
 }
 
 /** node:util's parseArgs on this process's arguments; an unknown or malformed flag is a UsageError. */

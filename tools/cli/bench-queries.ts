@@ -7,13 +7,13 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { openBenchDatabase } from '../bench/bench-database.ts'
 import { dashboardQueries, formatTimings, loadSimulatedDevices, runAllJobs, timeQueries } from '../bench/dashboard-queries.ts'
 import { storageFigures, formatStorage } from '../bench/storage-figures.ts'
 import { loadConfig } from '../../src/config.ts'
 import { applyStoragePolicies } from '../../src/db/policies.ts'
 import { createLogger } from '../../src/logger.ts'
+import { parseToolArgs, runTool } from '../../src/cli/usage.ts'
 
 const USAGE = `Usage: npm run bench:queries -- [options]
 
@@ -26,9 +26,8 @@ const USAGE = `Usage: npm run bench:queries -- [options]
 
 const LIMIT_MS = 200
 
-async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
+async function main(): Promise<void> {
+  const { values } = parseToolArgs({
     options: {
       devices: { type: 'string' },
       days: { type: 'string' },
@@ -72,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+runTool('bench:queries', USAGE, () => main().then(() => 0)).catch((error: unknown) => {
   console.error(error)
   process.exit(1)
 })

@@ -10,7 +10,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { encodeBodies, lineBatches } from '../bench/bodies.ts'
 import { buildDataset } from '../bench/dataset.ts'
@@ -18,26 +17,38 @@ import { addDevice } from '../../src/db/devices.ts'
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
 import { percentile, writeBodies } from '../bench/upload-load.ts'
 import { measureRound, startOtlpSink, tracingModes, type RoundFigures } from '../bench/tracing-overhead.ts'
-import { wholeNumberFlag } from '../../src/cli/usage.ts'
+import { parseOrExit, parseToolArgs, UsageError, wholeNumberFlag } from '../../src/cli/usage.ts'
 
 const SAMPLES_PER_UPLOAD = 100
 // As in npm run bench: the per-device rate limit would pace one device to 2000 samples/s.
 const SERVICE_ENV = { RATE_LIMIT_SAMPLES_PER_SECOND: '100000000', MAX_UPLOADS_IN_FLIGHT: '256' }
 
-const { values } = parseArgs({
-  options: {
-    uploads: { type: 'string', default: '300' },
-    rounds: { type: 'string', default: '5' },
-    clients: { type: 'string', default: '8' },
-    ratio: { type: 'string', default: '0.1' },
-    'database-url': { type: 'string' },
-  },
+const USAGE = 'usage: npm run bench:tracing [-- --uploads N --rounds R --clients C --ratio 0.1 --database-url URL]\nthe cost of tracing: three services (traces off, sampled at --ratio, all), the same uploads (see docs/operations.md)'
+const { values, uploadsPerRound, rounds, clients, ratio } = parseOrExit('bench:tracing', USAGE, () => {
+  const { values } = parseToolArgs({
+    options: {
+      uploads: { type: 'string', default: '300' },
+      rounds: { type: 'string', default: '5' },
+      clients: { type: 'string', default: '8' },
+      ratio: { type: 'string', default: '0.1' },
+      'database-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const ratio = Number(values.ratio)
+  if (!values.help && !(ratio > 0 && ratio < 1)) throw new UsageError(`--ratio must be between 0 and 1, got ${values.ratio}`)
+  return {
+    values,
+    uploadsPerRound: wholeNumberFlag('--uploads', values.uploads, { min: 1 }),
+    rounds: wholeNumberFlag('--rounds', values.rounds, { min: 1 }),
+    clients: wholeNumberFlag('--clients', values.clients, { min: 1 }),
+    ratio,
+  }
 })
-const uploadsPerRound = wholeNumberFlag('--uploads', values.uploads, { min: 1 })
-const rounds = wholeNumberFlag('--rounds', values.rounds, { min: 1 })
-const clients = wholeNumberFlag('--clients', values.clients, { min: 1 })
-const ratio = Number(values.ratio)
-if (!(ratio > 0 && ratio < 1)) throw new Error(`--ratio must be between 0 and 1, got ${values.ratio}`)
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
 
 const databaseUrl = values['database-url']
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemetry-bench-tracing-'))

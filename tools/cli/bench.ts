@@ -15,7 +15,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY } from '../../src/client/send-files.ts'
 import { CONTENT_TYPES } from '../../src/codec/index.ts'
@@ -35,7 +34,7 @@ import { buildReport, formatReport, writeReport, type RunFigures } from '../benc
 import { startBenchService, type BenchService } from '../bench/service-process.ts'
 import { runUploadLoad, writeBodies } from '../bench/upload-load.ts'
 import { decodedBatches, writeAll } from '../bench/writer-throughput.ts'
-import { wholeNumberFlag } from '../../src/cli/usage.ts'
+import { parseToolArgs, runTool, wholeNumberFlag } from '../../src/cli/usage.ts'
 
 const DEFAULT_SAMPLES = { embedded: 60_000, server: 250_000, quick: 2_000 }
 
@@ -58,9 +57,8 @@ const SMALL_UPLOAD_SAMPLES = 100
 // to 2000 samples/s) is lifted, and admission takes all of the small-upload clients at once.
 const SERVICE_ENV = { RATE_LIMIT_SAMPLES_PER_SECOND: '1000000000', MAX_UPLOADS_IN_FLIGHT: '256' }
 
-async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
+async function main(): Promise<void> {
+  const { values } = parseToolArgs({
     options: {
       samples: { type: 'string' },
       runs: { type: 'string' },
@@ -169,7 +167,7 @@ async function main(argv: string[]): Promise<void> {
 
     const report = buildReport({
       startedAt,
-      command: `npm run bench -- ${argv.join(' ')}`.trim(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       settings: {
         database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
         samplesPerKind,
@@ -216,8 +214,8 @@ async function newDeviceToken(databaseUrl: string, name: string): Promise<string
   }
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
+runTool('bench', USAGE, () => main().then(() => 0)).then(
+  () => process.exit(process.exitCode),
   (error: unknown) => {
     process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
     process.exit(1)

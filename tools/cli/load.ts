@@ -10,7 +10,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import Long from 'long'
 import pg from 'pg'
@@ -18,27 +17,32 @@ import { CONTENT_TYPES } from '../../src/codec/index.ts'
 import { AccelerationType, SampleCollectionType, TYPE_URL_PREFIX } from '../../src/codec/proto.ts'
 import { addDevice } from '../../src/db/devices.ts'
 import { processMemoryBytes, startEntry } from '../../test/support/project-process.ts'
-import { wholeNumberFlag } from '../../src/cli/usage.ts'
+import { parseOrExit, parseToolArgs, wholeNumberFlag } from '../../src/cli/usage.ts'
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '120' },
-    connections: { type: 'string', default: '8' },
-    batch: { type: 'string', default: '500' },
-    devices: { type: 'string', default: '8' },
-    amount: { type: 'string', default: '1000000' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-})
+const USAGE = 'usage: npm run load -- [--duration 120] [--connections 8] [--batch 500] [--devices 8] [--amount N]\n(see docs/performance.md)'
+const { values: args } = parseOrExit('load', USAGE, () =>
+  parseToolArgs({
+    options: {
+      duration: { type: 'string', default: '120' },
+      connections: { type: 'string', default: '8' },
+      batch: { type: 'string', default: '500' },
+      devices: { type: 'string', default: '8' },
+      amount: { type: 'string', default: '1000000' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }),
+)
 if (args.help) {
-  console.log('usage: npm run load -- [--duration 120] [--connections 8] [--batch 500] [--devices 8] [--amount N]\n(see docs/performance.md)')
+  console.log(USAGE)
   process.exit(0)
 }
-const durationSeconds = bounded('duration', 5, 1800)
-const connections = bounded('connections', 1, 256)
-const batchSize = bounded('batch', 1, 100_000)
-const deviceCount = bounded('devices', 1, 1000)
-const maxRequests = bounded('amount', 1, 10_000_000)
+const { durationSeconds, connections, batchSize, deviceCount, maxRequests } = parseOrExit('load', USAGE, () => ({
+  durationSeconds: bounded('duration', 5, 1800),
+  connections: bounded('connections', 1, 256),
+  batchSize: bounded('batch', 1, 100_000),
+  deviceCount: bounded('devices', 1, 1000),
+  maxRequests: bounded('amount', 1, 10_000_000),
+}))
 const INTENDED = new Set([200, 429, 503])
 
 function bounded(name: keyof typeof args, min: number, max: number): number {
