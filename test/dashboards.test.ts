@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { dashboardFiles } from '../grafana/as-code/dashboards.ts'
 import { encodeBody } from '../src/client/encode.ts'
+import { addDevice } from '../src/db/devices.ts'
 import { AccelerationType, ActivityType, LocationType, SampleType, TYPE_URL_PREFIX } from '../src/codec/proto.ts'
 import { expandSql, type QueryContext, type TemplateValue } from '../tools/bench/grafana-macros.ts'
 import { PROJECT_DIR, startService, type RunningService } from './support/service.ts'
@@ -71,7 +72,7 @@ function sqlTargets(dashboard: Dashboard): { panel: Panel; target: Target }[] {
 
 /** The columns each panel type needs from its SQL to draw anything. */
 function expectedColumns(panel: Panel, target: Target): string[] {
-  if (panel.type === 'geomap') return ['time', 'latitude', 'longitude']
+  if (panel.type === 'geomap') return ['time', 'device', 'latitude', 'longitude', 'device_colour']
   if (target.format === 'time_series' || panel.type === 'timeseries' || panel.type === 'state-timeline') return ['time']
   return []
 }
@@ -112,6 +113,32 @@ function uploadBody(): { body: Uint8Array; counts: Record<string, number> } {
   return { body: encodeBody('delimited', records), counts: { location: 20, activity: 40, acceleration: 500, other: 1 } }
 }
 
+/** A second device, so the map has two colours and two tracks: ten positions along a line. */
+const SECOND_DEVICE = 'second-phone'
+function secondDeviceBody(): Uint8Array {
+  const records = Array.from({ length: 10 }, (_, i) =>
+    sample(i + 1, START_S + i * 60, 'Location', LocationType.encode({ latitude: 52.5 + i * 0.01, longitude: 13.4 }).finish()),
+  )
+  return encodeBody('delimited', records)
+}
+
+async function uploadAs(token: string, body: Uint8Array): Promise<Response> {
+  return fetch(`${service.baseUrl}/v1/samples`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf; delimited=true' },
+    body,
+  })
+}
+
+/** By name, as the map numbers them: `local` (the service's own device) is device_number 1. */
+const DEVICES_WITH_LOCATIONS = ['local', SECOND_DEVICE]
+
+/** The device a track layer's query selects (`WHERE device_number = n`), or undefined. */
+function trackNumber(target: Target): number | undefined {
+  const match = /\nWHERE device_number = (\d+)\n/.exec(target.rawSql ?? '')
+  return match ? Number(match[1]) : undefined
+}
+
 let service: RunningService
 let db: pg.Client
 let dashboards: Dashboard[]
@@ -119,15 +146,13 @@ let dashboards: Dashboard[]
 beforeAll(async () => {
   service = await startService()
   const { body, counts } = uploadBody()
-  const response = await fetch(`${service.baseUrl}/v1/samples`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-protobuf; delimited=true' },
-    body,
-  })
+  const response = await uploadAs(service.token, body)
   expect(response.status, await response.clone().text()).toBe(200)
   expect(((await response.json()) as { byKind: Record<string, number> }).byKind).toEqual(counts)
   db = new pg.Client(service.databaseUrl)
   await db.connect()
+  const second = await uploadAs((await addDevice(db, SECOND_DEVICE)).token, secondDeviceBody())
+  expect(second.status, await second.clone().text()).toBe(200)
   dashboards = await loadDashboards()
 }, 120_000)
 
@@ -203,8 +228,16 @@ describe('Grafana dashboards', () => {
         const json = await readFile(`${DASHBOARD_DIR}/${name}`, 'utf8')
         await writeFile(file, `import type { DashboardJson } from '../support/dashboard-schema.ts'\nexport const dashboard: DashboardJson = ${json}`)
         files.push(file)
+        // A dashboard's panel options are free-form in its schema: each geomap's are checked
+        // against the geomap plugin's own.
+        const maps = allPanels((JSON.parse(json) as Dashboard).panels).filter((panel) => panel.type === 'geomap')
+        if (maps.length === 0) continue
+        const mapFile = path.join(dir, `${name}.geomap.ts`)
+        const options = maps.map((panel) => `export const panel${panel.id}: GeomapOptionsJson = ${JSON.stringify((panel as { options?: unknown }).options)}`)
+        await writeFile(mapFile, `import type { GeomapOptionsJson } from '../support/dashboard-schema.ts'\n${options.join('\n')}\n`)
+        files.push(mapFile)
       }
-      expect(files).toHaveLength(2)
+      expect(files).toHaveLength(3) // two dashboards and the samples dashboard's maps
       const tsc = path.join(PROJECT_DIR, 'node_modules', '.bin', 'tsc')
       const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--allowImportingTsExtensions']
       const result = await promisify(execFile)(tsc, [...flags, ...files]).then(
@@ -242,8 +275,12 @@ describe('Grafana dashboards', () => {
           const result = await db.query(sql).catch((error: Error) => {
             throw new Error(`${dashboard.title} / ${panel.title} (${intervalMs} ms): ${error.message}\n${sql}`)
           })
-          const where = `${dashboard.title} / ${panel.title} (${intervalMs} ms)`
-          expect(result.rows.length, where).toBeGreaterThan(0)
+          const where = `${dashboard.title} / ${panel.title} ${target.refId} (${intervalMs} ms)`
+          // A track layer's query for a device number beyond the devices on the map (two here)
+          // returns nothing, and that layer draws nothing.
+          const track = trackNumber(target)
+          if (track !== undefined && track > DEVICES_WITH_LOCATIONS.length) expect(result.rows, where).toEqual([])
+          else expect(result.rows.length, where).toBeGreaterThan(0)
           const columns = result.fields.map((field) => field.name)
           for (const column of expectedColumns(panel, target)) expect(columns, where).toContain(column)
           ran++
@@ -262,7 +299,7 @@ describe('Grafana dashboards', () => {
     const total: Record<string, number> = {}
     for (const row of rows) total[row.metric] = (total[row.metric] ?? 0) + Number(row.samples_per_minute) * 1440
     expect(Object.fromEntries(Object.entries(total).map(([kind, count]) => [kind, Math.round(count)]))).toEqual(
-      { location: 20, activity: 40, acceleration: 500, other: 1 },
+      { location: 30, activity: 40, acceleration: 500, other: 1 },
     )
   })
 
@@ -286,6 +323,74 @@ describe('Grafana dashboards', () => {
     expect(acceleration.magnitude_max).toBeGreaterThanOrEqual(acceleration.magnitude)
   })
 
+  it('give each device on the maps a colour of its own and a track, as Grafana’s geomap draws them', async () => {
+    // How Grafana 11.4's geomap draws (docs/operations.md, "The samples map", names the source
+    // files): the markers and route layers draw the first data frame they are given, a route
+    // joins that frame's rows into one line, a layer's filterData picks frames by query refId,
+    // and a colour comes per row from a field only through a by-value scheme (thresholds), never
+    // from a palette (a palette gives the whole field one colour: what the map did before).
+    type Style = { color?: { field?: string }; size?: unknown }
+    type Layer = { type: string; name: string; filterData?: { id: string; options: string }; location: unknown; config: { style: Style } }
+    type Override = { matcher: { id: string; options: string }; properties: { id: string; value: any }[] }
+    type MapPanel = Panel & { fieldConfig: { defaults: { color?: unknown }; overrides: Override[] }; options: { layers: Layer[] } }
+    const samples = dashboards.find((d) => d.uid === 'telemetry-samples')!
+    const maps = allPanels(samples.panels).filter((panel) => panel.type === 'geomap') as MapPanel[]
+    expect(maps.map((panel) => panel.title)).toEqual(['Locations', 'Top places on the map'])
+    const [locations, places] = maps as [MapPanel, MapPanel]
+
+    // Colour: every layer of both maps by device_colour, which a thresholds scheme turns into
+    // one palette colour per value, as many colours as the SQL's modulus numbers devices.
+    const colours = (panel: MapPanel) => {
+      expect(panel.fieldConfig.defaults.color, panel.title).toBeUndefined()
+      const override = panel.fieldConfig.overrides.find((o) => o.matcher.id === 'byName' && o.matcher.options === 'device_colour')!
+      expect(override.properties.find((p) => p.id === 'color')!.value, panel.title).toEqual({ mode: 'thresholds' })
+      const steps = override.properties.find((p) => p.id === 'thresholds')!.value.steps as { color: string; value: number | null }[]
+      expect(steps.map((step) => step.value), panel.title).toEqual(steps.map((_, i) => (i === 0 ? null : i)))
+      for (const layer of panel.options.layers) expect(layer.config.style.color?.field, `${panel.title} / ${layer.name}`).toBe('device_colour')
+      return steps.map((step) => step.color)
+    }
+    const palette = colours(locations)
+    expect(new Set(palette).size).toBe(palette.length)
+    expect(colours(places)).toEqual(palette)
+
+    // Tracks: one route layer per track query, each the markers query narrowed to one device
+    // number and ordered by time; the markers layer reads the markers query.
+    const [markers, ...tracks] = locations.targets! as [Target, ...Target[]]
+    expect(markers.rawSql).toContain(`% ${palette.length})::int AS device_colour`)
+    expect(tracks.length).toBeGreaterThanOrEqual(DEVICES_WITH_LOCATIONS.length)
+    expect(locations.options.layers.map((layer) => [layer.type, layer.filterData])).toEqual([
+      ...tracks.map((track) => ['route', { id: 'byRefId', options: track.refId }]),
+      ['markers', { id: 'byRefId', options: markers.refId }],
+    ])
+    tracks.forEach((track, i) => {
+      expect(track.rawSql, track.refId).toBe(markers.rawSql!.replace(/\nORDER BY device, time$/, `\nWHERE device_number = ${i + 1}\nORDER BY time`))
+    })
+
+    // And the data: per device its own colour, per track one device in time order.
+    const variables = await variableValues(samples)
+    const run = async (target: Target) =>
+      (await db.query(expandSql(target.rawSql!, { range: range(), intervalMs: 60_000, variables }))).rows as {
+        time: Date; device: string; latitude: number; longitude: number; device_colour: number
+      }[]
+    const colourOf = (rows: { device: string; device_colour: number }[]) => Object.fromEntries(rows.map((row) => [row.device, row.device_colour]))
+    const positions = await run(markers)
+    expect(colourOf(positions)).toEqual({ local: 0, [SECOND_DEVICE]: 1 })
+    for (const [i, device] of DEVICES_WITH_LOCATIONS.entries()) {
+      const track = await run(tracks[i]!)
+      expect(new Set(track.map((row) => row.device)), tracks[i]!.refId).toEqual(new Set([device]))
+      const times = track.map((row) => row.time.getTime())
+      expect(times, device).toEqual([...times].sort((a, b) => a - b))
+      expect(track.length, device).toBe(10) // ten one-minute buckets each
+    }
+    const secondTrack = await run(tracks[1]!)
+    expect(secondTrack.map((row) => row.latitude)).toEqual(secondTrack.map((_, i) => expect.closeTo(52.5 + i * 0.01, 9)))
+
+    // Top places: the table's query numbers devices the same way, so a device keeps its colour.
+    const placesTable = allPanels(samples.panels).find((panel) => panel.id === (places.targets![0]! as Target).panelId)!
+    const placeRows = await run(placesTable.targets![0]!)
+    expect(colourOf(placeRows)).toEqual(colourOf(positions))
+  })
+
   it('the Grafana-managed "Device silent" alert query runs and lists the device', async () => {
     const provisioning = parse(await readFile('grafana/provisioning/alerting/device-silent.yml', 'utf8')) as {
       groups: { rules: { title: string; data: { datasourceUid: string; relativeTimeRange?: { from: number }; model: { rawSql?: string } }[] }[] }[]
@@ -295,9 +400,11 @@ describe('Grafana dashboards', () => {
     const to = new Date()
     const from = new Date(to.getTime() - query.relativeTimeRange!.from * 1000)
     const { rows } = await db.query<{ device: string; hours_silent: number }>(expandSql(query.model.rawSql!, { range: { from, to }, intervalMs: 60_000 }))
-    expect(rows.map((row) => row.device)).toEqual(['local'])
-    // The newest sample is one to two hours old: not silent for 6 hours yet.
-    expect(Number(rows[0]!.hours_silent)).toBeGreaterThan(0.8)
-    expect(Number(rows[0]!.hours_silent)).toBeLessThan(2)
+    expect(rows.map((row) => row.device).sort()).toEqual(DEVICES_WITH_LOCATIONS)
+    // The newest samples are one to two hours old: not silent for 6 hours yet.
+    for (const row of rows) {
+      expect(Number(row.hours_silent), row.device).toBeGreaterThan(0.8)
+      expect(Number(row.hours_silent), row.device).toBeLessThan(2)
+    }
   })
 })

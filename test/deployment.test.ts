@@ -33,6 +33,8 @@ interface K8sObject {
 
 interface ComposeService {
   image?: string
+  entrypoint?: string[]
+  secrets?: string[]
   build?: unknown
   environment?: Record<string, string>
   command?: string[]
@@ -43,7 +45,7 @@ interface ComposeService {
 }
 
 let configNames: Set<string>
-let compose: { services: Record<string, ComposeService> }
+let compose: { services: Record<string, ComposeService>; secrets?: Record<string, { file: string }> }
 let manifests: K8sObject[]
 let packageJson: { version: string; scripts: Record<string, string> }
 
@@ -235,6 +237,49 @@ describe('deployment files', () => {
     const labels = Object.entries({ alertname: rule.title, ...rule.labels, grafana_folder: rules.groups[0].folder, device: 'phone' }).map(([k, v]) => `${k}=${v}`)
     const { stdout } = await run('amtool', ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', ...labels])
     expect(stdout.trim()).toBe('webhook')
+  })
+
+  it('takes where alerts go from files the operator provides: compose secrets, a Kubernetes Secret', async () => {
+    type Receiver = { name: string; webhook_configs: { url: string; send_resolved: boolean }[] }
+    const alertmanager = parse(await readFile('alertmanager/alertmanager.yml', 'utf8')) as {
+      route: { receiver: string; group_by: string[]; routes: { matchers: string[]; receiver: string }[] }
+      receivers: Receiver[]
+      inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[]
+    }
+    // The defaults say "not configured" and never resolve.
+    const defaults = Object.fromEntries(alertmanager.receivers.map((r) => [r.name, r.webhook_configs[0]!.url]))
+    expect(defaults).toEqual({ webhook: 'http://alerts-not-configured.invalid/alerts', heartbeat: 'http://heartbeat-not-configured.invalid/heartbeat' })
+
+    // Compose: start.sh (mounted with the config) reads each secret where compose puts it.
+    const service = compose.services.alertmanager!
+    expect(service.entrypoint).toEqual(['/bin/sh', '/etc/alertmanager/start.sh'])
+    expect(existsSync('alertmanager/start.sh')).toBe(true)
+    expect(service.command).not.toContain('--config.file=/etc/alertmanager/alertmanager.yml') // start.sh writes the one it reads
+    const start = await readFile('alertmanager/start.sh', 'utf8')
+    for (const [secret, variable] of [['alert_webhook_url', 'ALERT_WEBHOOK_URL_FILE'], ['alert_heartbeat_url', 'ALERT_HEARTBEAT_URL_FILE']] as const) {
+      expect(service.secrets).toContain(secret)
+      expect(start).toContain(`\${${variable}:-/run/secrets/${secret}}`)
+      // The operator names the file; unset, an empty one: start.sh then logs "not configured".
+      const file = compose.secrets![secret]!.file
+      expect(file).toMatch(new RegExp(`^\\$\\{${variable}:-(\\./[^}]+)\\}$`))
+      const fallback = /:-([^}]+)\}/.exec(file)![1]!
+      expect(await readFile(fallback, 'utf8'), fallback).toBe('')
+    }
+
+    // Kubernetes (Prometheus Operator): the same routing, the URLs from the Secret.
+    const config = parse(await readFile('k8s/alertmanagerconfig.yaml', 'utf8'))
+    expect(config.kind).toBe('AlertmanagerConfig')
+    expect(config.metadata.namespace).toBe(byKind('Namespace', 'telemetry-store').metadata.name)
+    const secret = byKind('Secret', 'alertmanager-receivers').stringData!
+    const matchers = (list: { name: string; value: string; matchType: string }[]) => list.map((m) => `${m.name}${m.matchType}"${m.value}"`)
+    expect(config.spec.route.receiver).toBe(alertmanager.route.receiver)
+    expect(config.spec.route.groupBy).toEqual(alertmanager.route.group_by)
+    expect(config.spec.route.routes.map((r: any) => [matchers(r.matchers), r.receiver])).toEqual(alertmanager.route.routes.map((r) => [r.matchers, r.receiver]))
+    expect(
+      config.spec.receivers.map((r: any) => ({ name: r.name, webhook_configs: r.webhookConfigs.map((w: any) => ({ url: secret[w.urlSecret.key], send_resolved: w.sendResolved })) })),
+    ).toEqual(alertmanager.receivers)
+    for (const receiver of config.spec.receivers) expect(receiver.webhookConfigs[0].urlSecret.name).toBe('alertmanager-receivers')
+    expect(config.spec.inhibitRules.map((r: any) => ({ source_matchers: matchers(r.sourceMatch), target_matchers: matchers(r.targetMatch), equal: r.equal }))).toEqual(alertmanager.inhibit_rules)
   })
 
   it('gives the alert rules a folder no dashboard provider also creates (rule files name folders by title only)', async () => {

@@ -1,5 +1,5 @@
 // Observability end to end: the real service's /metrics after real uploads, a real Prometheus
-// scraping it with the repository's rules, every PromQL query of the dashboards against that
+// scraping it with the repository's rules, every PromQL query and variable of the dashboards against that
 // Prometheus, and an alert that fires for real (the database goes away, uploads fail) and
 // reaches a webhook through a real Alertmanager.
 import { execFile } from 'node:child_process'
@@ -141,6 +141,22 @@ describe('Prometheus and the dashboards', () => {
       .toBe(String(onMetrics))
   })
 
+  it('every Prometheus template variable lists the scraped replica', async () => {
+    // label_values(selector, label), as Grafana's Prometheus datasource runs it: the label's
+    // values among the series the selector matches.
+    const variables = await promqlVariableQueries()
+    expect(variables.map((variable) => variable.name)).toEqual(['instance'])
+    for (const { name, query } of variables) {
+      const parsed = /^label_values\((.+),\s*(\w+)\)$/.exec(query)
+      expect(parsed, `${name}: ${query}`).not.toBeNull()
+      const url = new URL(`${prometheus.url}/api/v1/label/${parsed![2]}/values`)
+      url.searchParams.set('match[]', parsed![1]!)
+      const answer = (await (await fetch(url)).json()) as { status: string; data: string[] }
+      expect(answer, name).toMatchObject({ status: 'success' })
+      expect(answer.data, name).toEqual([new URL(service.metricsUrl).host])
+    }
+  })
+
   it('every PromQL query of every dashboard parses and returns data', async () => {
     // Traffic during the queries, so that every rate has two points in its window:
     // accepted uploads, duplicates and a refused one, every 200 ms.
@@ -209,6 +225,20 @@ async function promqlVariables(): Promise<Record<string, TemplateValue>> {
     }
   }
   return values
+}
+
+/** The query of each Prometheus template variable (a string, or the editor's { query }). */
+async function promqlVariableQueries(): Promise<{ name: string; query: string }[]> {
+  type Variable = { name: string; type: string; datasource?: { uid?: string }; query: string | { query: string } }
+  const queries: { name: string; query: string }[] = []
+  for (const file of (await readdir('grafana/dashboards')).filter((name) => name.endsWith('.json'))) {
+    const dashboard = JSON.parse(await readFile(`grafana/dashboards/${file}`, 'utf8')) as { templating: { list: Variable[] } }
+    for (const variable of dashboard.templating.list) {
+      if (variable.type !== 'query' || variable.datasource?.uid !== 'prometheus') continue
+      queries.push({ name: variable.name, query: typeof variable.query === 'string' ? variable.query : variable.query.query })
+    }
+  }
+  return queries
 }
 
 async function promqlTargets(): Promise<{ dashboard: string; title: string; expr: string }[]> {

@@ -3,9 +3,11 @@
 // The tools come from Debian's `prometheus` and `prometheus-alertmanager` packages; a missing
 // tool fails the test (spawn ENOENT) instead of skipping it.
 import { execFile } from 'node:child_process'
-import { readFile, readdir } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -97,6 +99,7 @@ describe('prometheus and alertmanager files', () => {
   it('every alert tells the operator what, how bad, how much and where to read on', async () => {
     const rules = await alertRules()
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
+      'AlertmanagerNotificationsFailing',
       'DatabaseWriteErrors',
       'ErrorBudgetBurn',
       'EventLoopLag',
@@ -136,8 +139,44 @@ describe('prometheus and alertmanager files', () => {
     expect(await route('alertname=HighErrorRatio', 'severity=critical', 'job=telemetry-store')).toBe('webhook')
   })
 
+  it('alertmanager/start.sh puts the operator’s receiver URLs into the configuration, and says when there are none', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'alertmanager-start-'))
+    try {
+      const start = (env: Record<string, string>) =>
+        run('sh', ['alertmanager/start.sh', '--storage.path=/unused'], {
+          // `true` in Alertmanager's place: the configuration is what is checked here.
+          env: { ...process.env, ALERTMANAGER_BIN: 'true', ALERTMANAGER_TEMPLATE: 'alertmanager/alertmanager.yml', ALERTMANAGER_CONFIG: path.join(dir, 'out.yml'), ...env },
+        })
+      const webhooks = async () => {
+        const config = parse(await readFile(path.join(dir, 'out.yml'), 'utf8')) as { receivers: { name: string; webhook_configs: { url: string }[] }[] }
+        return Object.fromEntries(config.receivers.map((receiver) => [receiver.name, receiver.webhook_configs.map((webhook) => webhook.url)]))
+      }
+      // The operator's files: a URL with the characters a query string brings, and blanks around it.
+      const alerts = 'https://hooks.example.org/alertmanager?token=a&b=c|d\\e'
+      await writeFile(path.join(dir, 'webhook'), `  ${alerts}\n`)
+      await writeFile(path.join(dir, 'heartbeat'), 'https://hc-ping.example.org/1234\n')
+      const configured = await start({ ALERT_WEBHOOK_URL_FILE: path.join(dir, 'webhook'), ALERT_HEARTBEAT_URL_FILE: path.join(dir, 'heartbeat') })
+      expect(await webhooks()).toEqual({ webhook: [alerts], heartbeat: ['https://hc-ping.example.org/1234'] })
+      expect(configured.stderr).not.toContain('not configured')
+      expect(await tool('amtool', 'check-config', path.join(dir, 'out.yml'))).toContain('SUCCESS')
+
+      // No files (compose without the secrets): the .invalid defaults, and a line that says so.
+      const unset = await start({ ALERT_WEBHOOK_URL_FILE: path.join(dir, 'none'), ALERT_HEARTBEAT_URL_FILE: path.join(dir, 'none') })
+      expect(await webhooks()).toEqual({ webhook: ['http://alerts-not-configured.invalid/alerts'], heartbeat: ['http://heartbeat-not-configured.invalid/heartbeat'] })
+      expect(unset.stderr).toMatch(/alert notifications are not configured[^\n]*ALERT_WEBHOOK_URL_FILE/)
+      expect(unset.stderr).toMatch(/heartbeat notifications are not configured[^\n]*ALERT_HEARTBEAT_URL_FILE/)
+
+      // A file that holds no URL stops the start instead of sending alerts nowhere.
+      await writeFile(path.join(dir, 'typo'), 'hooks.example.org/alertmanager\n')
+      await expect(start({ ALERT_WEBHOOK_URL_FILE: path.join(dir, 'typo') })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('must hold an http:// or https:// URL') })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('one replica down inhibits that replica’s alerts only, not the job-wide ones', async () => {
-    const alertmanager = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' })
+    // Nothing is delivered here: the receivers keep their "not configured" defaults.
+    const alertmanager = await startAlertmanager({})
     try {
       const alert = (labels: Record<string, string>) => ({ labels, startsAt: new Date().toISOString() })
       const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {

@@ -3,6 +3,7 @@
 // union of its values. Object literals assigned to these types still get excess-property
 // checks: a field the schema does not know is an error.
 import type { Dashboard, VariableModel } from '@grafana/schema'
+import type { Options as GeomapOptions } from '@grafana/schema/dist/esm/raw/composable/geomap/panelcfg/x/GeomapPanelCfg_types.gen'
 
 type Json<T> = T extends string
   ? `${T}`
@@ -23,3 +24,10 @@ type Json<T> = T extends string
 export type DashboardJson = Omit<Json<Dashboard>, 'templating'> & {
   templating?: { list?: (Json<VariableModel> & { definition?: string })[] }
 }
+
+/**
+ * A geomap panel's options as the geomap plugin's published schema describes them. The layers'
+ * own `config` and `filterData` are `unknown` there (each layer type defines its own); the
+ * dashboards test asserts those of the samples map.
+ */
+export type GeomapOptionsJson = Json<GeomapOptions>

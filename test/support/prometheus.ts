@@ -151,21 +151,25 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
 }
 
 /**
- * Alertmanager with the project's routing (alertmanager/alertmanager.yml), its webhook
- * receivers pointed at `webhookUrl` and its waits cut to a second.
+ * Alertmanager started the way compose starts it: through alertmanager/start.sh, which puts the
+ * URLs of the files ALERT_WEBHOOK_URL_FILE and ALERT_HEARTBEAT_URL_FILE into the project's
+ * alertmanager.yml. Here both files hold `webhookUrl`, and the routing's waits are cut to a
+ * second. Without `webhookUrl` no URL file exists: the receivers keep their "not configured"
+ * defaults.
  */
-export async function startAlertmanager(options: { webhookUrl: string }): Promise<RunningTool> {
+export async function startAlertmanager(options: { webhookUrl?: string }): Promise<RunningTool> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'alertmanager-test-'))
   const config = parse(await readFile(path.join(PROJECT_DIR, 'alertmanager/alertmanager.yml'), 'utf8'))
   Object.assign(config.route, { group_wait: '1s', group_interval: '1s' })
-  for (const receiver of config.receivers) for (const webhook of receiver.webhook_configs ?? []) webhook.url = options.webhookUrl
-  await writeFile(path.join(dir, 'alertmanager.yml'), stringify(config))
+  await writeFile(path.join(dir, 'template.yml'), stringify(config))
+  const urlFile = path.join(dir, 'receiver-url')
+  if (options.webhookUrl) await writeFile(urlFile, `${options.webhookUrl}\n`)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   return started(
-    'prometheus-alertmanager',
+    'sh',
     [
-      `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+      path.join(PROJECT_DIR, 'alertmanager/start.sh'),
       `--storage.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       // No gossip: a single instance, and nothing listening beyond loopback.
@@ -173,5 +177,12 @@ export async function startAlertmanager(options: { webhookUrl: string }): Promis
     ],
     url,
     dir,
+    {
+      ALERTMANAGER_BIN: 'prometheus-alertmanager', // Debian's name for it
+      ALERTMANAGER_TEMPLATE: path.join(dir, 'template.yml'),
+      ALERTMANAGER_CONFIG: path.join(dir, 'alertmanager.yml'),
+      ALERT_WEBHOOK_URL_FILE: urlFile,
+      ALERT_HEARTBEAT_URL_FILE: urlFile,
+    },
   )
 }
