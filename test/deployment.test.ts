@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
+import { PROMETHEUS_RULE_FILE, prometheusRuleYaml, RULES_FILE } from '../k8s/as-code/prometheus-rule.ts'
 import { startPlainPostgres } from './support/postgres.ts'
 
 const run = promisify(execFile)
@@ -300,6 +301,36 @@ describe('deployment files', () => {
     expect(endpoint.relabelings).toContainEqual({ action: 'replace', targetLabel: 'job', replacement: 'telemetry-store' })
     const prometheus = parse(await readFile('prometheus/prometheus.yml', 'utf8'))
     expect(prometheus.scrape_configs.map((c: any) => c.job_name)).toContain(endpoint.relabelings[0].replacement)
+  })
+
+  it('gives the operator’s Prometheus the alert and recording rules: a PrometheusRule generated from the rules file', async () => {
+    const committed = await readFile(PROMETHEUS_RULE_FILE, 'utf8')
+    expect(committed, `${PROMETHEUS_RULE_FILE} is stale: run npm run k8s:rules`).toBe(prometheusRuleYaml())
+    const resource = parse(committed)
+    expect(resource).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' })
+    expect(resource.metadata.namespace).toBe(byKind('Namespace', 'telemetry-store').metadata.name)
+    // Applied beside the kustomization, like the PodMonitor: kubectl apply -k must not need the CRDs.
+    expect(manifests.map((m) => m.kind)).not.toContain('PrometheusRule')
+    // Every group of the rules file compose's Prometheus loads (and promtool tests), unchanged.
+    expect(resource.spec.groups).toEqual(parse(await readFile(RULES_FILE, 'utf8')).groups)
+
+    // The CRD's shape, from the operator's pkg/apis/monitoring/v1/prometheusrule_types.go
+    // (prometheus-operator v0.93.0): the fields of a RuleGroup and a Rule, and its Duration pattern.
+    const groupFields = ['name', 'labels', 'interval', 'query_offset', 'rules', 'partial_response_strategy', 'limit']
+    const ruleFields = ['record', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations']
+    const duration = /^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$/
+    for (const group of resource.spec.groups) {
+      expect(groupFields, group.name).toEqual(expect.arrayContaining(Object.keys(group)))
+      expect(group.name).not.toBe('')
+      for (const rule of group.rules) {
+        const name = `${group.name} / ${rule.alert ?? rule.record}`
+        expect(ruleFields, name).toEqual(expect.arrayContaining(Object.keys(rule)))
+        expect([rule.alert, rule.record].filter((field) => field !== undefined), name).toHaveLength(1)
+        expect(typeof rule.expr, name).toBe('string')
+        for (const field of ['for', 'keep_firing_for'] as const) if (rule[field] !== undefined) expect(rule[field], name).toMatch(duration)
+        for (const map of [rule.labels ?? {}, rule.annotations ?? {}]) for (const value of Object.values(map)) expect(typeof value, name).toBe('string')
+      }
+    }
   })
 
   it('mounts the monitoring files where their configs expect them', async () => {
