@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { defaultDashboard } from '@grafana/schema'
 import Long from 'long'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -46,6 +47,7 @@ interface Variable {
 interface Dashboard {
   uid: string
   title: string
+  schemaVersion: number
   panels: Panel[]
   templating: { list: Variable[] }
 }
@@ -215,6 +217,20 @@ describe('Grafana dashboards', () => {
     for (const { path: file, json } of dashboardFiles()) {
       expect(await readFile(file, 'utf8'), `${file} is stale: run npm run dashboards`).toBe(json)
     }
+  })
+
+  it('are typed with the @grafana/schema release of the Grafana that compose runs', async () => {
+    // A schema from another release would accept fields this Grafana does not know, or reject
+    // ones it does: the package is pinned to the image's version, exactly.
+    const image = parse(await readFile('docker-compose.yml', 'utf8')).services.grafana.image as string
+    const grafanaVersion = /^grafana\/grafana:(\d+\.\d+\.\d+)$/.exec(image)?.[1]
+    expect(grafanaVersion, image).toBeDefined()
+    const projectPackage = JSON.parse(await readFile('package.json', 'utf8'))
+    expect(projectPackage.devDependencies['@grafana/schema']).toBe(grafanaVersion)
+    const installed = JSON.parse(await readFile('node_modules/@grafana/schema/package.json', 'utf8'))
+    expect(installed.version, 'run npm ci').toBe(grafanaVersion)
+    // The dashboards' schemaVersion is that release's schema default (defaultDashboard).
+    for (const dashboard of dashboards) expect(dashboard.schemaVersion, dashboard.title).toBe(defaultDashboard.schemaVersion)
   })
 
   it('match Grafana’s published dashboard schema (@grafana/schema), field by field', async () => {

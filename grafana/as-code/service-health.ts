@@ -17,7 +17,6 @@ import {
   SortOrder,
   ThresholdsMode,
   TooltipDisplayMode,
-  VariableHide,
   VariableRefresh,
   VariableSort,
   VisibilityMode,
@@ -32,10 +31,10 @@ import {
   HeatmapColorMode,
   HeatmapColorScale,
   type Options as HeatmapOptions,
-} from '@grafana/schema/dist/esm/raw/composable/heatmap/panelcfg/x/HeatmapPanelCfg_types.gen'
-import type { Options as StatOptions } from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen'
-import type { Options as TableOptions } from '@grafana/schema/dist/esm/raw/composable/table/panelcfg/x/TablePanelCfg_types.gen'
-import type { Options as TimeSeriesOptions } from '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen'
+} from '@grafana/schema/dist/esm/raw/composable/heatmap/panelcfg/x/HeatmapPanelCfg_types.gen.js'
+import type { Options as StatOptions } from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen.js'
+import type { Options as TableOptions } from '@grafana/schema/dist/esm/raw/composable/table/panelcfg/x/TablePanelCfg_types.gen.js'
+import type { Options as TimeSeriesOptions } from '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen.js'
 
 const PROMETHEUS: DataSourceRef = { type: 'prometheus', uid: 'prometheus' }
 const TIMESCALEDB: DataSourceRef = { type: 'grafana-postgresql-datasource', uid: 'timescaledb' }
@@ -172,7 +171,10 @@ const instanceVariable: VariableModel = {
   sort: VariableSort.alphabeticalAsc,
   current: { text: ['All'], value: ['$__all'] },
   options: [],
-  hide: VariableHide.dontHide,
+  // 0 = VariableHide.dontHide (label and value shown). In @grafana/schema 11.4 the package's
+  // VariableHide is the veneer's enum, not the one that types VariableModel.hide (which it does
+  // not export), and TypeScript does not mix two enums: the member's value is what it accepts.
+  hide: 0,
 }
 
 const row = (y: number) => ({ y, h: 8 })

@@ -3,7 +3,7 @@
 // union of its values. Object literals assigned to these types still get excess-property
 // checks: a field the schema does not know is an error.
 import type { Dashboard, VariableModel } from '@grafana/schema'
-import type { Options as GeomapOptions } from '@grafana/schema/dist/esm/raw/composable/geomap/panelcfg/x/GeomapPanelCfg_types.gen'
+import type { Options as GeomapOptions } from '@grafana/schema/dist/esm/raw/composable/geomap/panelcfg/x/GeomapPanelCfg_types.gen.js'
 
 type Json<T> = T extends string
   ? `${T}`
