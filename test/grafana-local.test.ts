@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { sqlClient } from './support/http.ts'
+import { sqlClient, upload } from './support/http.ts'
 import { PROJECT_DIR, runToExit, spawnTs, startService, type RunningService } from './support/service.ts'
 
 let service: RunningService
@@ -92,6 +92,20 @@ describe('npm run grafana', () => {
     for (const entry of files) expect(fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'), entry.name).not.toMatch(/\$\{\w+\}/)
     const { providers } = parse(fs.readFileSync(path.join(provisioning, 'dashboards', 'dashboards.yml'), 'utf8'))
     expect(fs.readdirSync(providers[0].options.path).filter((name: string) => name.endsWith('.json')).sort()).toEqual(['samples.json', 'service-health.json'])
+  })
+
+  it('prints the samples dashboard opened where the stored samples are', async () => {
+    expect(await runGrafanaCommand()).toContain('no samples stored yet: send some (npm run send -- examples/*.jsonl), then open http://localhost:3000/d/telemetry-samples\n')
+    const lines = ['2024-03-07T08:00:00.000Z', '2024-03-09T18:30:00.000Z'].map((time, index) =>
+      JSON.stringify({ id: String(index + 1), data: { '@type': 'type.googleapis.com/Location', latitude: 52.52 + index / 1000, longitude: 13.405 }, timestamp: time }),
+    )
+    const answer = await upload(service.baseUrl, lines.join('\n'), { contentType: 'application/x-ndjson', token: service.token })
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200)
+    const from = Date.parse('2024-03-07T08:00:00.000Z') - 60_000
+    const to = Date.parse('2024-03-09T18:30:00.000Z') + 60_000
+    expect(await runGrafanaCommand()).toContain(
+      `the samples stored span 2024-03-07T08:00:00.000Z to 2024-03-09T18:30:00.000Z: http://localhost:3000/d/telemetry-samples?from=${from}&to=${to}\n`,
+    )
   })
 
   it('gives the login a new password on every run, and writes a prometheus.yml promtool accepts', async () => {

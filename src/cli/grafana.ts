@@ -7,13 +7,16 @@
 //                   grafana_reader (a member of the read-only telemetry_reader; created or
 //                   given a new password here), the dashboards read from grafana/dashboards;
 //   prometheus.yml  a Prometheus that scrapes this service's /metrics with the repository's rules;
-// and prints the commands that start both. The password is only in the datasource file (0600).
+// and prints the commands that start both, and the samples dashboard's address opened on the
+// time the stored samples span (the dashboard's default, the last 24 hours, may hold none of
+// them: the examples are from March 2024). The password is only in the datasource file (0600).
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../config.ts'
 import type { Database } from '../db/database.ts'
+import { storedTimeSpan } from '../db/stored-samples.ts'
 import { runWithDatabase } from './run-with-database.ts'
 import { parseToolArgs, runTool, UsageError } from './usage.ts'
 
@@ -21,6 +24,8 @@ import { parseToolArgs, runTool, UsageError } from './usage.ts'
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url))
 const READER_LOGIN = 'grafana_reader'
 const PROVISIONING_DIR = path.join(PROJECT_DIR, 'grafana', 'provisioning')
+const SAMPLES_DASHBOARD = path.join(PROJECT_DIR, 'grafana', 'dashboards', 'samples.json')
+const GRAFANA_URL = 'http://localhost:3000'
 
 const USAGE = `usage: npm run grafana [-- --prometheus URL] [--alertmanager URL] [--tempo URL]
 
@@ -71,7 +76,20 @@ async function writeGrafanaFiles(database: Database, config: Config, options: { 
 start them, each in a terminal of its own:
   prometheus --config.file=${path.join(outDir, 'prometheus.yml')} --storage.tsdb.path=${path.join(outDir, 'prometheus-data')} --enable-feature=expand-external-labels
   GF_PATHS_PROVISIONING=${path.join(outDir, 'provisioning')} GF_PATHS_DATA=${path.join(outDir, 'grafana-data')} grafana server --homepath /usr/share/grafana
-then open http://localhost:3000 (admin / admin on a new Grafana; it asks for a new password)`)
+then open ${GRAFANA_URL} (admin / admin on a new Grafana; it asks for a new password)
+${await samplesDashboardLink(database)}`)
+}
+
+/** The samples dashboard's address, opened on the time the stored samples span. */
+async function samplesDashboardLink({ pool }: Database): Promise<string> {
+  const { uid } = JSON.parse(fs.readFileSync(SAMPLES_DASHBOARD, 'utf8')) as { uid: string }
+  const dashboard = `${GRAFANA_URL}/d/${uid}`
+  const span = await storedTimeSpan(pool)
+  if (!span) return `no samples stored yet: send some (npm run send -- examples/*.jsonl), then open ${dashboard}`
+  // A minute either side, so that a single sample's range is not empty.
+  const from = span.first.getTime() - 60_000
+  const to = span.last.getTime() + 60_000
+  return `the samples stored span ${span.first.toISOString()} to ${span.last.toISOString()}: ${dashboard}?from=${from}&to=${to}`
 }
 
 /** Creates the read-only login when missing and gives it a new random password. */
