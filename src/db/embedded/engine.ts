@@ -43,6 +43,8 @@ export interface Engine {
   query<T>(sql: string, params?: unknown[], options?: { blob?: Blob }): Promise<EngineQueryResult<T>>
   /** Stops whatever runs now by reopening the engine; it fails with EngineInterrupted. */
   interrupt(reason: InterruptReason): void
+  /** Resolves once the engine is open: at once, unless it is being reopened. */
+  opened(): Promise<void>
   /** Counts reopenings: when it changes, the backend's session state is new (nothing prepared, nothing set). */
   readonly generation: number
 }
@@ -111,22 +113,29 @@ export class EngineThread implements Engine {
     return { rows: result.rows as T[], affectedRows: result.affectedRows, blob: result.blob ? new Blob([result.blob]) : undefined }
   }
 
+  async opened(): Promise<void> {
+    while (this.reopening) await this.reopening
+  }
+
   /** The size of the engine's WebAssembly heap (it grows to the largest query and never shrinks). */
   async heapBytes(): Promise<number> {
     return (await this.call({ kind: 'heap', id: 0 }))?.heapBytes ?? 0
   }
 
   interrupt(reason: InterruptReason): void {
-    if (this.reopening || this.failure || this.closed) return
-    const stopped = this.worker
+    if (this.failure || this.closed) return
     const interrupted = new EngineInterrupted(reason)
     for (const call of this.calls.values()) call.reject(interrupted)
     this.calls.clear()
+    // Already reopening: what was stopped only waited for the fresh engine, which runs nothing.
+    if (this.reopening) return
+    const stopped = this.worker
     const started = performance.now()
+    // At once: whoever looks next (the session state) must know the backend it had is gone.
+    this.generation++
     this.reopening = (async () => {
       await stopped.terminate()
       this.worker = await this.spawn()
-      this.generation++
       this.options.onReopened?.(reason, performance.now() - started)
     })()
       .catch((error: unknown) => this.fail(error instanceof EmbeddedEngineFailure ? error : new EmbeddedEngineFailure(`embedded database failed: could not reopen after a cancel: ${String(error)}`, 'engine_fault', error)))
@@ -142,14 +151,18 @@ export class EngineThread implements Engine {
   }
 
   /** Sends a request and waits for its result; undefined when the engine failed meanwhile. */
-  private async call(request: EngineRequest, transfer: ArrayBuffer[] = []): Promise<Result | undefined> {
-    if (this.reopening) await this.reopening
-    if (this.failure) return undefined
-    if (this.closed) throw new Error('the embedded database is closed')
+  private call(request: EngineRequest, transfer: ArrayBuffer[] = []): Promise<Result | undefined> {
+    if (this.failure) return Promise.resolve(undefined)
+    if (this.closed) return Promise.reject(new Error('the embedded database is closed'))
     const id = this.nextCallId++
     return new Promise((resolve, reject) => {
+      // Registered at once, also while the engine reopens: an interrupt then fails it too.
       this.calls.set(id, { resolve, reject })
-      this.worker.postMessage({ ...request, id }, transfer)
+      const send = (): void => {
+        if (this.calls.has(id)) this.worker.postMessage({ ...request, id }, transfer)
+      }
+      if (this.reopening) void this.reopening.then(send)
+      else send()
     })
   }
 

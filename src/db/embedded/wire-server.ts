@@ -186,6 +186,8 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
         try {
           await backend.enter(connection.session)
           if (connection.generation !== engine.generation) await prepareAgain(connection)
+          // The limit is on running: not on waiting for an engine that reopens after another's cancel.
+          await engine.opened()
           const limit = statementTimeout(connection)
           if (limit > 0) timer = setTimeout(() => engine.interrupt('statement timeout'), limit)
           return Buffer.from(await work())
