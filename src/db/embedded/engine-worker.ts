@@ -22,7 +22,7 @@ const post = (event: EngineEvent, transfer: ArrayBuffer[] = []): void => port.po
 const files = new DurableNodeFS(options.pgdataDir, { fsync: options.fsync, onSync: options.reportSyncs ? (call) => post({ kind: 'sync', call }) : undefined })
 let db: PGlite
 try {
-  db = await PGlite.create({ fs: files, extensions: { timescaledb, cube, earthdistance } })
+  db = await PGlite.create({ fs: files, extensions: { timescaledb, cube, earthdistance }, wasmModule: options.wasmModule, fsBundle: new Blob([options.fsBundle]) })
   // On a reopened data directory nothing loads the extension's library by itself (there is
   // no shared_preload_libraries here), and hypertable inserts and jobs fail until it is.
   await db.exec("load 'timescaledb'")
