@@ -77,15 +77,20 @@ function cancelQuery(canceller: pg.Client, client: pg.Client): void {
 describe('a CancelRequest stops a running statement (57014) and the connection goes on', () => {
   it("psql's Ctrl-C during select pg_sleep(600); the database answers the next query", async () => {
     const before = reopenings('user request')
-    const child = spawn('psql', [service.databaseUrl, '-X', '-c', FOREVER], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const finished = runToExit(child)
-    await reachEngine()
-    child.kill('SIGINT')
-    const { stderr } = await finished
-    expect(stderr).toMatch(/ERROR: {2}canceling statement due to user request/)
-    await expect.poll(() => reopenings('user request'), { timeout: 30_000 }).toBe(before + 1)
-    const next = await runToExit(spawn('psql', [service.databaseUrl, '-X', '-A', '-t', '-c', "select 'still here'"], { stdio: ['ignore', 'pipe', 'pipe'] }))
-    expect(next.stdout.trim()).toBe('still here')
+    // Until the Ctrl-C found the statement running (the service's own jobs may hold the engine
+    // when psql sends it; a cancel then drops it from the queue, also with 57014).
+    for (let attempt = 1; attempt <= 3 && reopenings('user request') === before; attempt++) {
+      const child = spawn('psql', [service.databaseUrl, '-X', '-c', FOREVER], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const finished = runToExit(child)
+      await reachEngine()
+      child.kill('SIGINT')
+      const { stderr } = await finished
+      expect(stderr).toMatch(/ERROR: {2}canceling statement due to user request/)
+      // A reopening is logged once it is over; the next statement waits for it.
+      const next = await runToExit(spawn('psql', [service.databaseUrl, '-X', '-A', '-t', '-c', "select 'still here'"], { stdio: ['ignore', 'pipe', 'pipe'] }))
+      expect(next.stdout.trim()).toBe('still here')
+    }
+    expect(reopenings('user request')).toBe(before + 1)
   })
 
   it('inside BEGIN: the transaction is aborted (25P02 until it ends), nothing of it stays, ROLLBACK ends it (node-postgres)', async () => {
