@@ -17,6 +17,8 @@ export interface Config {
   embeddedPgPort: number
   /** An outside session that leaves a transaction open this long is ended (embedded only). */
   embeddedIdleInTransactionTimeoutMs: number
+  /** An outside SQL client's statement on the embedded database running longer is stopped; 0: no limit. */
+  embeddedStatementTimeoutMs: number
   /**
    * EMBEDDED_FSYNC: each commit's WAL reaches stable storage before the commit is answered
    * (PostgreSQL's fsync = on). `off` is unsafe: a power loss can lose acknowledged uploads.
@@ -145,6 +147,9 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     embeddedPgHost: env.EMBEDDED_PG_HOST?.trim() || '127.0.0.1',
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT', 5433),
     embeddedIdleInTransactionTimeoutMs: duration(env, 'EMBEDDED_IDLE_IN_TRANSACTION_TIMEOUT', 5_000),
+    // As long as Grafana's own data source waits for a query (30 s): a dashboard never needs
+    // more, and an upload waiting behind a forgotten query still answers within REQUEST_TIMEOUT.
+    embeddedStatementTimeoutMs: duration(env, 'EMBEDDED_STATEMENT_TIMEOUT', 30_000),
     embeddedFsync: onOff(env, 'EMBEDDED_FSYNC', true),
     embeddedPgPassword: nonEmpty(env.EMBEDDED_PG_PASSWORD),
     embeddedMaxMessageBytes: integer(env, 'EMBEDDED_PG_MAX_MESSAGE_BYTES', 64 * MiB, { min: 64 * 1024, max: 1024 * MiB }),

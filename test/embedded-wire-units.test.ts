@@ -149,6 +149,24 @@ describe('session scheduler with a fake backend', () => {
     expect(backend.ran).toEqual(['1T', '1I'])
   })
 
+  it('names the session whose exchange runs (a CancelRequest for it stops the engine), and none between exchanges', async () => {
+    const scheduler = new SessionScheduler(options)
+    const seen: Array<number | undefined> = []
+    await Promise.all(
+      [4, 5].map((sessionId) =>
+        scheduler.submit(sessionId, async () => {
+          seen.push(scheduler.runningSession)
+          return readyForQuery('I')
+        }),
+      ),
+    )
+    expect(seen).toEqual([4, 5])
+    expect(scheduler.runningSession).toBeUndefined()
+    // A task that fails (the engine was interrupted under it) frees its turn all the same.
+    await expect(scheduler.submit(6, () => Promise.reject(new Error('interrupted')))).rejects.toThrow('interrupted')
+    expect(scheduler.runningSession).toBeUndefined()
+  })
+
   it('reports an owner idle in its transaction, and not one that ended it', async () => {
     const idle: number[] = []
     const backend = fakeBackend()
@@ -220,8 +238,8 @@ describe('SQL credentials', () => {
 })
 
 describe('which SQL may change session state', () => {
-  it('notices SET, RESET, DISCARD, set_config, roles, DO and CALL; not a plain query', () => {
-    for (const sql of ['SET timezone = 1', 'reset all', 'discard all', "select set_config('a', 'b', false)", 'set role x', 'do $$ begin end $$', 'call p()', 'begin; set local x = 1']) {
+  it('notices SET, RESET, DISCARD, set_config, roles, DO, CALL and SQL PREPARE / DEALLOCATE (made again after a reopening); not a plain query', () => {
+    for (const sql of ['SET timezone = 1', 'reset all', 'discard all', "select set_config('a', 'b', false)", 'set role x', 'do $$ begin end $$', 'call p()', 'begin; set local x = 1', 'prepare q(int) as select $1', 'deallocate q']) {
       expect(mayChangeSession(sql)).toBe(true)
     }
     for (const sql of ['select count(*) from location_samples', "select * from places('2024-01-01', now())", 'insert into t values (1)']) {

