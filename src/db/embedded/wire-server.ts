@@ -113,10 +113,7 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
     idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
     onIdleInTransaction(sessionId) {
       const connection = connections.get(sessionId)
-      // The service's own sessions (ingest's group commit, the job runner) end every transaction
-      // they open; a pause between their exchanges is this process being busy, not a forgotten
-      // BEGIN, and ending it would fail the uploads of a whole group under load.
-      if (!connection || connection.session.internal) return
+      if (!connection) return
       options.logger.warn({ sessionId }, 'embedded database: ending a session left idle in a transaction')
       terminate(
         connection,
