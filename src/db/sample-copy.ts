@@ -44,11 +44,14 @@ export function copyPayload(kind: SampleKind, uploads: readonly DeviceBatch[]): 
     const { sampleIds, seconds, micros } = batch[kind]
     for (let row = 0; row < sampleIds.length; row++) {
       at = buffer.writeInt16BE(fields, at)
-      at = writeInt64(buffer, buffer.writeInt32BE(8, at), (seconds[row]! - POSTGRES_EPOCH_SECONDS) * 1_000_000 + micros[row]!, () => (BigInt(seconds[row]!) - BigInt(POSTGRES_EPOCH_SECONDS)) * 1_000_000n + BigInt(micros[row]!))
+      const time = (seconds[row]! - POSTGRES_EPOCH_SECONDS) * 1_000_000 + micros[row]!
+      at = buffer.writeInt32BE(8, at)
+      at = Number.isSafeInteger(time) ? writeSafeInt64(buffer, at, time) : buffer.writeBigInt64BE((BigInt(seconds[row]!) - BigInt(POSTGRES_EPOCH_SECONDS)) * 1_000_000n + BigInt(micros[row]!), at)
       at = buffer.writeInt32BE(deviceId, buffer.writeInt32BE(4, at))
-      const id = sampleIds[row]!
       // Up to 15 digits a double holds exactly; longer ids go through BigInt.
-      at = writeInt64(buffer, buffer.writeInt32BE(8, at), id.length <= 15 ? Number(id) : Number.NaN, () => BigInt(id))
+      const id = sampleIds[row]!
+      at = buffer.writeInt32BE(8, at)
+      at = id.length <= 15 ? writeSafeInt64(buffer, at, Number(id)) : buffer.writeBigInt64BE(BigInt(id), at)
       at = writeValues(buffer, at, kind, batch, row)
     }
   }
@@ -69,30 +72,25 @@ function payloadBytes(kind: SampleKind, uploads: readonly DeviceBatch[]): number
   return bytes
 }
 
-/** `value` when it is a safe integer (the common case, no allocation), else `exact()`. */
-function writeInt64(buffer: Buffer, at: number, value: number, exact: () => bigint): number {
-  if (!Number.isSafeInteger(value)) return buffer.writeBigInt64BE(exact(), at)
+/** An int64 held exactly by a double (|value| < 2^53), without a BigInt. */
+function writeSafeInt64(buffer: Buffer, at: number, value: number): number {
   const high = Math.floor(value / TWO_32)
   buffer.writeInt32BE(high, at)
   return buffer.writeUInt32BE(value - high * TWO_32, at + 4)
 }
 
 function writeValues(buffer: Buffer, at: number, kind: SampleKind, batch: SampleBatch, row: number): number {
-  const float8 = (value: number) => buffer.writeDoubleBE(value, buffer.writeInt32BE(8, at))
-  const bool = (value: boolean) => buffer.writeUInt8(value ? 1 : 0, buffer.writeInt32BE(1, at))
   switch (kind) {
     case 'location':
-      at = float8(batch.location.latitudes[row]!)
-      return float8(batch.location.longitudes[row]!)
-    case 'activity':
-      at = bool(batch.activity.unknown[row]!)
-      at = bool(batch.activity.stationary[row]!)
-      at = bool(batch.activity.walking[row]!)
-      return bool(batch.activity.running[row]!)
-    case 'acceleration':
-      at = float8(batch.acceleration.x[row]!)
-      at = float8(batch.acceleration.y[row]!)
-      return float8(batch.acceleration.z[row]!)
+      return writeFloat8(buffer, writeFloat8(buffer, at, batch.location.latitudes[row]!), batch.location.longitudes[row]!)
+    case 'activity': {
+      const { unknown, stationary, walking, running } = batch.activity
+      return writeBool(buffer, writeBool(buffer, writeBool(buffer, writeBool(buffer, at, unknown[row]!), stationary[row]!), walking[row]!), running[row]!)
+    }
+    case 'acceleration': {
+      const { x, y, z } = batch.acceleration
+      return writeFloat8(buffer, writeFloat8(buffer, writeFloat8(buffer, at, x[row]!), y[row]!), z[row]!)
+    }
     case 'other': {
       const typeUrl = batch.other.typeUrls[row]!
       const length = buffer.write(typeUrl, at + 4)
@@ -103,4 +101,13 @@ function writeValues(buffer: Buffer, at: number, kind: SampleKind, batch: Sample
       return at + payload.length
     }
   }
+}
+
+// Each field: its length, then its bytes.
+function writeFloat8(buffer: Buffer, at: number, value: number): number {
+  return buffer.writeDoubleBE(value, buffer.writeInt32BE(8, at))
+}
+
+function writeBool(buffer: Buffer, at: number, value: boolean): number {
+  return buffer.writeUInt8(value ? 1 : 0, buffer.writeInt32BE(1, at))
 }
