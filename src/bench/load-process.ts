@@ -47,7 +47,9 @@ main().then(
     process.exit(0)
   },
   (error: unknown) => {
-    process.stderr.write(`load process: ${error instanceof Error ? error.message : String(error)}\n`)
+    // fetch's own message is only "fetch failed": the socket's error is its cause.
+    const cause = error instanceof Error && error.cause !== undefined ? ` (${error.cause instanceof Error ? error.cause.message : String(error.cause)})` : ''
+    process.stderr.write(`load process: ${error instanceof Error ? error.message : String(error)}${cause}\n`)
     process.exit(1)
   },
 )
