@@ -110,7 +110,8 @@ async function main(argv: string[]): Promise<void> {
 
       for (let run = 1; run <= runs; run++) {
         log(`run ${run} of ${runs}`)
-        const figures: RunFigures = {}
+        // The machine's state beside the run's figures: on a shared machine it explains their scatter.
+        const figures: RunFigures = { load_average_1m_at_start: os.loadavg()[0]! }
         log('limit')
         Object.assign(figures, await measureLimit(database, payloads, dataset.totalSamples))
         log('writer')
@@ -160,6 +161,7 @@ async function main(argv: string[]): Promise<void> {
           Object.assign(figures, await fsyncOffFigures({ dataDir: path.join(workDir, `service-${run}-fsync-off`), env: SERVICE_ENV, totalSamples: dataset.totalSamples, largeBodiesFile, largeClients: DEFAULT_CONCURRENCY, smallBodiesFile, smallClients: clients }))
         }
         for (const [codecCase, encoded] of codecBodies) figures[`decode_${codecCase.replace('+', '_')}_samples_per_s`] = decodeRate(encoded)
+        figures.load_average_1m_at_end = os.loadavg()[0]!
         runFigures.push(figures)
       }
     } finally {
