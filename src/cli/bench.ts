@@ -140,6 +140,8 @@ async function main(argv: string[]): Promise<void> {
           figures.small_uploads_p50_ms = small.p50Ms
           figures.small_uploads_p99_ms = small.p99Ms
           figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
+          // Uploads the load process had to send again (a reused keep-alive connection reset): 0 on a calm machine.
+          figures.load_resent_uploads = large.resent + small.resent
           await truncateSamples(service)
 
           log('send client')
