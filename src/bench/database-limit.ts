@@ -2,8 +2,8 @@
 // hypertables (same tables, same indexes), with nothing of this project in between. Every
 // way is measured and the fastest is the limit:
 // - COPY in text and in binary format, one stream: on the embedded engine PGlite's COPY FROM
-//   '/dev/blob' (the rows handed over in memory; COPY FROM STDIN through the wire server
-//   crashes this PGlite build), on a server COPY FROM STDIN;
+//   '/dev/blob' (the rows handed over in memory: the engine alone, without the wire server
+//   that the service's own COPY goes through), on a server COPY FROM STDIN;
 // - on a server, binary COPY on one stream per core (the embedded engine has one backend);
 // - on a server, psql's \copy of the same rows from text files, where psql is installed.
 import { execFileSync, spawnSync } from 'node:child_process'
