@@ -101,6 +101,24 @@ async function main(argv: string[]): Promise<void> {
     const database = await openBenchDatabase({ databaseUrl, dataDir: path.join(workDir, 'direct'), poolSize: 8, logger })
     const runFigures: RunFigures[] = []
     const notes: Record<string, unknown> = {}
+    const benchReport = () =>
+      buildReport({
+        startedAt,
+        command: `npm run bench -- ${argv.join(' ')}`.trim(),
+        settings: {
+          database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
+          samplesPerKind,
+          totalSamples: dataset.totalSamples,
+          runs,
+          batchSize: DEFAULT_BATCH_SIZE,
+          clientConcurrency: DEFAULT_CONCURRENCY,
+          format: 'collection',
+          smallUploads: { clients, samplesPerUpload: SMALL_UPLOAD_SAMPLES },
+          serviceEnv: SERVICE_ENV,
+        },
+        runs: runFigures,
+        notes,
+      })
     let profile: ProfileSummary | undefined
     try {
       const payloads = limitPayloads(database, dataset, workDir)
@@ -165,29 +183,15 @@ async function main(argv: string[]): Promise<void> {
         for (const [codecCase, encoded] of codecBodies) figures[`decode_${codecCase.replace('+', '_')}_samples_per_s`] = decodeRate(encoded)
         figures.load_average_1m_at_end = os.loadavg()[0]!
         runFigures.push(figures)
+        // Written after every run, so a run that fails (a shared machine) leaves the ones before it.
+        if (run < runs) log(`results of ${run} run(s) so far: ${writeReport(benchReport(), values.out)}`)
       }
     } finally {
       await database.close()
     }
     if (profile) notes.service_cpu_profile = profile
 
-    const report = buildReport({
-      startedAt,
-      command: `npm run bench -- ${argv.join(' ')}`.trim(),
-      settings: {
-        database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
-        samplesPerKind,
-        totalSamples: dataset.totalSamples,
-        runs,
-        batchSize: DEFAULT_BATCH_SIZE,
-        clientConcurrency: DEFAULT_CONCURRENCY,
-        format: 'collection',
-        smallUploads: { clients, samplesPerUpload: SMALL_UPLOAD_SAMPLES },
-        serviceEnv: SERVICE_ENV,
-      },
-      runs: runFigures,
-      notes,
-    })
+    const report = benchReport()
     process.stdout.write(`${formatReport(report)}\n`)
     if (profile) {
       process.stdout.write(`\nservice CPU by area: ${profile.areas.map((area) => `${area.area} ${(area.share * 100).toFixed(1)} %`).join(', ')}\n`)
