@@ -14,7 +14,9 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import copyStreams from 'pg-copy-streams'
 import type { BenchDatabase } from './bench-database.ts'
-import { COPY_TARGETS, copyBinary, copyPayloads, copyText, type CopyPayloads } from './copy-payloads.ts'
+import type { SampleBatch } from '../codec/index.ts'
+import { COPY_TARGETS } from '../db/sample-copy.ts'
+import { binaryPayloads, textPayloads, type CopyPayloads } from './copy-payloads.ts'
 import { BENCH_KINDS, type Dataset } from './dataset.ts'
 
 export interface LimitPayloads {
@@ -26,16 +28,15 @@ export interface LimitPayloads {
   psqlScript: string | undefined
 }
 
-/** Everything the limit loads, encoded before any clock starts. */
-export function limitPayloads(database: BenchDatabase, dataset: Dataset, workDir: string): LimitPayloads {
-  const [text] = copyPayloads(dataset, copyText)
-  const [binary] = copyPayloads(dataset, copyBinary)
+/** Everything the limit loads, encoded before any clock starts; `batches` are the dataset decoded. */
+export function limitPayloads(database: BenchDatabase, dataset: Dataset, batches: readonly SampleBatch[], workDir: string): LimitPayloads {
+  const text = textPayloads(dataset)
   const server = database.kind === 'server'
   return {
-    text: text!,
-    binary: binary!,
-    binaryPerStream: server ? copyPayloads(dataset, copyBinary, os.availableParallelism()) : [],
-    psqlScript: server && psqlInstalled() ? writePsqlScript(text!, workDir) : undefined,
+    text,
+    binary: binaryPayloads(batches)[0]!,
+    binaryPerStream: server ? binaryPayloads(batches, os.availableParallelism()) : [],
+    psqlScript: server && psqlInstalled() ? writePsqlScript(text, workDir) : undefined,
   }
 }
 

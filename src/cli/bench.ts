@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<void> {
       })
     let profile: ProfileSummary | undefined
     try {
-      const payloads = limitPayloads(database, dataset, workDir)
+      const payloads = limitPayloads(database, dataset, writerBatches, workDir)
       const plain = await plainVersusHypertable(database, payloads)
       notes.acceleration_copy_plain_table_rows_per_s = samplesPerKind / plain.plainSeconds
       notes.acceleration_copy_hypertable_rows_per_s = samplesPerKind / plain.hypertableSeconds
