@@ -20,6 +20,7 @@
 // with the client and runs it on PGlite's own blob path (src/db/embedded/copy-translation.ts).
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
@@ -203,9 +204,35 @@ async function storeUpload(client: pg.ClientBase, upload: Upload, writeRows: Wri
 /** One binary COPY of the `kind` rows of `uploads`; returns the rows copied. */
 async function copyRows(client: pg.ClientBase, kind: SampleKind, uploads: readonly Upload[]): Promise<number> {
   const payload = copyPayload(kind, uploads)
-  const copy = client.query(copyFrom(`copy ${COPY_TARGETS[kind]} from stdin with (format binary)`))
-  await pipeline(Readable.from(messages(payload)), copy)
-  return copy.rowCount
+  const sql = `copy ${COPY_TARGETS[kind]} from stdin with (format binary)`
+  return inCopySpan(sql, async () => {
+    const copy = client.query(copyFrom(sql))
+    await pipeline(Readable.from(messages(payload)), copy)
+    return copy.rowCount
+  })
+}
+
+const tracer = trace.getTracer('telemetry-store')
+
+/**
+ * node-postgres' instrumentation makes no span for a COPY (pg-copy-streams drives the
+ * connection itself), so the writer makes the one an upload's trace shows for each of its
+ * statements, with the instrumentation's name and attributes, and, like it, only under a
+ * span (an upload's).
+ */
+async function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
+  if (!trace.getActiveSpan()) return work()
+  return tracer.startActiveSpan('pg.query:COPY', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': sql } }, async (span) => {
+    try {
+      return await work()
+    } catch (error) {
+      span.recordException(error as Error)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+      throw error
+    } finally {
+      span.end()
+    }
+  })
 }
 
 function* messages(payload: Buffer): Generator<Buffer> {
