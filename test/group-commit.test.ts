@@ -139,6 +139,35 @@ describe('the writer', () => {
     // the other 19 waited for it and went together.
     expect(await transactionsOf(device.id)).toBe(2)
   })
+
+  it('reports no upload of a group stored before the shared commit: when the commit fails, none of the group is', async () => {
+    const device = await newDevice()
+    // A rule checked only at COMMIT (a deferred constraint trigger): every COPY and INSERT of
+    // the group succeeds, and the group's commit is what fails.
+    await sql.query(`create function group_commit_test_refuse() returns trigger language plpgsql as $$
+      begin
+        if new.sample_id = 777777 then raise exception 'sample 777777 refused at commit' using errcode = '23514'; end if;
+        return null;
+      end $$`)
+    await sql.query(`create constraint trigger group_commit_test_at_commit after insert on acceleration_samples
+      deferrable initially deferred for each row execute function group_commit_test_refuse()`)
+    try {
+      // The first upload starts a group of its own at once; the other nine wait for it and go
+      // together, the one holding sample 777777 among them.
+      const settled = await holdingTheDatabase(() =>
+        Promise.allSettled([...ids(0, 9).map((index) => writeSamples(pool, device.id, batch(collection(10_000 + index * 100, 100)))), writeSamples(pool, device.id, batch(collection(777_700, 100)))]),
+      )
+      expect(settled[0]).toEqual({ status: 'fulfilled', value: { location: 0, activity: 0, acceleration: 100, other: 0 } })
+      for (const result of settled.slice(1)) {
+        expect(result.status).toBe('rejected')
+        expect((result as PromiseRejectedResult).reason.code).toBe('23514')
+      }
+      expect(await storedIds(device.id)).toEqual(ids(10_000, 100))
+    } finally {
+      await sql.query('drop trigger group_commit_test_at_commit on acceleration_samples')
+      await sql.query('drop function group_commit_test_refuse()')
+    }
+  })
 })
 
 describe('the service', () => {

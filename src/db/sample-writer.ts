@@ -1,31 +1,37 @@
-// Writes uploads: INSERT ... SELECT FROM unnest(...) with one array per column, one statement
-// per sample kind for many samples (never a statement per sample). ON CONFLICT DO NOTHING on
-// the (device, sample id, time) key makes retried uploads harmless: the rows not inserted are
-// the duplicates.
+// Writes uploads. New samples go in by binary COPY into their hypertable (sample-copy.ts): the
+// database's own fastest way in, the one the bench's true limit measures. A retried upload
+// hits the (device, sample id, time) key instead; its rows then go in again by INSERT ...
+// SELECT FROM unnest(...) ON CONFLICT DO NOTHING, and the rows not inserted are the duplicates.
+// Never a statement per sample.
 //
 // Group commit (group-commit.ts): concurrent uploads share one transaction and its commit, so
 // many small uploads pay for one commit (and, with durable commits, one sync) instead of one
-// each. A group first goes in straight: the rows of all its uploads together, one statement
-// per kind for up to STATEMENT_ROWS rows (the common case: new samples, no savepoints, as
-// cheap per sample as one large upload). If anything fails, that transaction is rolled back
-// and the group goes again one upload at a time, each under its own savepoint (storeUpload),
-// so a bad upload is taken back alone and the others are committed. Every answer waits for
-// the shared commit: 200 still means all of the upload is committed, anything else none.
+// each. A group first goes in straight: the rows of all its uploads together, one COPY per
+// kind (the common case: new samples, no savepoints, as cheap per sample as one large
+// upload). If anything fails, that transaction is rolled back and the group goes again one
+// upload at a time, each under its own savepoint (storeUploadAlone), so a bad upload is taken
+// back alone and the others are committed. Every answer waits for the shared commit: 200
+// still means all of the upload is committed, anything else none.
 //
-// Statement shape, by measurement (npm run bench, docs/performance.md): unnest of one
-// array per column beat a multi-row VALUES list by about 2x (one parameter per column instead
-// of per value, one short statement to parse). COPY into a staging table is not available on
-// the embedded wire server (COPY FROM STDIN crashes this PGlite build).
+// Statement shape, by measurement (npm run bench, docs/performance.md): binary COPY beat the
+// plain INSERT ... unnest; for the ON CONFLICT path, unnest of one array per column beat a
+// multi-row VALUES list by about 2x (one parameter per column instead of per value, one
+// short statement to parse). On the embedded engine the wire server plays COPY FROM STDIN
+// with the client and runs it on PGlite's own blob path (src/db/embedded/copy-translation.ts).
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
 import { transaction, withMeasuredClient, type Pool } from './pool.ts'
+import { COPY_TARGETS, copyPayload } from './sample-copy.ts'
 import { recordUploads } from './upload-bookkeeping.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
 // seconds, and the microseconds are added as an interval, so no precision is lost to floats.
 const TIME = `to_timestamp(s) + us * interval '1 microsecond'`
-const ON_CONFLICT = 'on conflict do nothing'
 
 interface KindInsert {
   /** $1 device ids, then the kind's columns in order, each an array. */
@@ -47,7 +53,7 @@ const INSERTS: Record<SampleKind, KindInsert> = {
     sql: `insert into location_samples (time, device_id, sample_id, latitude, longitude)
           select ${TIME}, device_id, id, latitude, longitude
           from unnest($1::int[], $2::bigint[], $3::float8[], $4::int[], $5::float8[], $6::float8[]) as t(device_id, id, s, us, latitude, longitude)
-          ${ON_CONFLICT}`,
+          on conflict do nothing`,
     columns: ({ location: c }) => [c.sampleIds, c.seconds, c.micros, c.latitudes, c.longitudes],
     literal: [...KEY, true, true],
   },
@@ -55,7 +61,7 @@ const INSERTS: Record<SampleKind, KindInsert> = {
     sql: `insert into activity_samples (time, device_id, sample_id, unknown, stationary, walking, running)
           select ${TIME}, device_id, id, unknown, stationary, walking, running
           from unnest($1::int[], $2::bigint[], $3::float8[], $4::int[], $5::bool[], $6::bool[], $7::bool[], $8::bool[]) as t(device_id, id, s, us, unknown, stationary, walking, running)
-          ${ON_CONFLICT}`,
+          on conflict do nothing`,
     columns: ({ activity: c }) => [c.sampleIds, c.seconds, c.micros, c.unknown, c.stationary, c.walking, c.running],
     literal: [...KEY, true, true, true, true],
   },
@@ -63,7 +69,7 @@ const INSERTS: Record<SampleKind, KindInsert> = {
     sql: `insert into acceleration_samples (time, device_id, sample_id, x, y, z)
           select ${TIME}, device_id, id, x, y, z
           from unnest($1::int[], $2::bigint[], $3::float8[], $4::int[], $5::float8[], $6::float8[], $7::float8[]) as t(device_id, id, s, us, x, y, z)
-          ${ON_CONFLICT}`,
+          on conflict do nothing`,
     columns: ({ acceleration: c }) => [c.sampleIds, c.seconds, c.micros, c.x, c.y, c.z],
     literal: [...KEY, true, true, true],
   },
@@ -71,7 +77,7 @@ const INSERTS: Record<SampleKind, KindInsert> = {
     sql: `insert into other_samples (time, device_id, sample_id, type_url, payload)
           select ${TIME}, device_id, id, type_url, payload
           from unnest($1::int[], $2::bigint[], $3::float8[], $4::int[], $5::text[], $6::bytea[]) as t(device_id, id, s, us, type_url, payload)
-          ${ON_CONFLICT}`,
+          on conflict do nothing`,
     columns: ({ other: c }) => [c.sampleIds, c.seconds, c.micros, c.typeUrls, c.payloads],
     literal: [...KEY, false, false],
   },
@@ -80,9 +86,6 @@ const INSERTS: Record<SampleKind, KindInsert> = {
 const KINDS = Object.keys(INSERTS) as SampleKind[]
 
 const UNIQUE_VIOLATION = '23505'
-const ON_CONFLICT_SQL = Object.fromEntries(KINDS.map((kind) => [kind, INSERTS[kind].sql])) as Record<SampleKind, string>
-/** The same inserts without ON CONFLICT, for uploads of new samples only. */
-const NEW_ROWS_SQL = Object.fromEntries(KINDS.map((kind) => [kind, INSERTS[kind].sql.replace(ON_CONFLICT, '')])) as Record<SampleKind, string>
 
 export interface Upload {
   deviceId: number
@@ -101,9 +104,9 @@ const MAX_UPLOADS_PER_GROUP = 48
 // Enough to share a commit among many small uploads while a group's transaction (which holds
 // the embedded engine for its whole length) stays short; a larger upload goes alone.
 const MAX_SAMPLES_PER_GROUP = 20_000
-// Rows per statement when a group's uploads go in together: the client's batch size, which
-// measured fastest on the embedded database (5,000 rows: 35k samples/s; 20,000: 23k).
-const STATEMENT_ROWS = 5_000
+// COPY data goes in messages of this size: a whole upload in one message could pass the
+// embedded wire server's limit on a message (EMBEDDED_PG_MAX_MESSAGE_BYTES).
+const COPY_MESSAGE_BYTES = 1024 * 1024
 
 const writers = new WeakMap<Pool, GroupCommit<Upload, CountsByKind>>()
 
@@ -144,51 +147,32 @@ export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promis
 }
 
 /**
- * All uploads' new samples at once, in as few statements as STATEMENT_ROWS allows. Plain
- * INSERTs: the statement fails when any row is already stored, so success means every row
- * of every upload went in. Anything else an upload writes (as storeUpload does alone) is
- * written here for all of them at once, after the samples.
+ * All uploads' new samples at once, one COPY per kind. COPY fails when any row is already
+ * stored, so success means every row of every upload went in. Anything else an upload writes
+ * (as storeUpload does alone) is written here for all of them at once, after the samples.
  */
 async function storeTogether(client: pg.ClientBase, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
   for (const kind of KINDS) {
-    for (const part of statementParts(uploads, kind)) await insertRows(client, kind, part, NEW_ROWS_SQL)
+    if (uploads.some(({ batch }) => batch[kind].sampleIds.length > 0)) await copyRows(client, kind, uploads)
   }
   await recordUploads(client, uploads)
   return uploads.map(({ batch }) => ({ ok: true, value: countsByKind(batch) }))
 }
 
-/** The uploads with rows of `kind`, cut into runs of at most STATEMENT_ROWS rows (an upload is never cut). */
-function statementParts(uploads: readonly Upload[], kind: SampleKind): Upload[][] {
-  const parts: Upload[][] = []
-  let rows = STATEMENT_ROWS
-  for (const upload of uploads) {
-    const uploadRows = upload.batch[kind].sampleIds.length
-    if (uploadRows === 0) continue
-    if (rows + uploadRows > STATEMENT_ROWS) {
-      parts.push([])
-      rows = 0
-    }
-    parts.at(-1)!.push(upload)
-    rows += uploadRows
-  }
-  return parts
-}
-
 /**
  * One upload under its own savepoint: stored, or taken back alone. Almost every upload is new
- * samples, and a plain INSERT skips ON CONFLICT's per-row speculative insertion (measured
- * 1.7x faster on the embedded database). A retried upload hits the unique key instead; then
- * its rows go in again with ON CONFLICT DO NOTHING, which counts the duplicates.
+ * samples, which COPY takes fastest. A retried upload hits the unique key instead; then its
+ * rows go in again with INSERT ... ON CONFLICT DO NOTHING, which counts the duplicates.
  */
 async function storeUploadAlone(client: pg.ClientBase, upload: Upload): Promise<Settled<CountsByKind>> {
   await client.query('savepoint upload')
   try {
     try {
-      return { ok: true, value: await storeUpload(client, upload, NEW_ROWS_SQL) }
+      return { ok: true, value: await storeUpload(client, upload, copyRows) }
     } catch (error) {
       if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error
       await client.query('rollback to savepoint upload')
-      return { ok: true, value: await storeUpload(client, upload, ON_CONFLICT_SQL) }
+      return { ok: true, value: await storeUpload(client, upload, insertRows) }
     }
   } catch (error) {
     await client.query('rollback to savepoint upload')
@@ -200,29 +184,69 @@ async function storeUploadAlone(client: pg.ClientBase, upload: Upload): Promise<
   }
 }
 
+type WriteRows = (client: pg.ClientBase, kind: SampleKind, uploads: readonly Upload[]) => Promise<number>
+
 /**
  * Everything one upload writes, on its own (under its savepoint). What else an upload writes
  * besides its samples goes here and, for the uploads of a group that went in together, after
- * storeTogether's inserts.
+ * storeTogether's COPYs.
  */
-async function storeUpload(client: pg.ClientBase, upload: Upload, statements: Record<SampleKind, string>): Promise<CountsByKind> {
+async function storeUpload(client: pg.ClientBase, upload: Upload, writeRows: WriteRows): Promise<CountsByKind> {
   const stored: CountsByKind = { location: 0, activity: 0, acceleration: 0, other: 0 }
   for (const kind of KINDS) {
-    if (upload.batch[kind].sampleIds.length > 0) stored[kind] = await insertRows(client, kind, [upload], statements)
+    if (upload.batch[kind].sampleIds.length > 0) stored[kind] = await writeRows(client, kind, [upload])
   }
   // Last-seen times and late-data ranges for the aggregates (upload-bookkeeping.ts).
   await recordUploads(client, [upload])
   return stored
 }
 
-/** One INSERT of the `kind` rows of `uploads`; returns the rows inserted. */
-async function insertRows(client: pg.ClientBase, kind: SampleKind, uploads: readonly Upload[], statements: Record<SampleKind, string>): Promise<number> {
+/** One binary COPY of the `kind` rows of `uploads`; returns the rows copied. */
+async function copyRows(client: pg.ClientBase, kind: SampleKind, uploads: readonly Upload[]): Promise<number> {
+  const payload = copyPayload(kind, uploads)
+  const sql = `copy ${COPY_TARGETS[kind]} from stdin with (format binary)`
+  return inCopySpan(sql, async () => {
+    const copy = client.query(copyFrom(sql))
+    await pipeline(Readable.from(messages(payload)), copy)
+    return copy.rowCount
+  })
+}
+
+const tracer = trace.getTracer('telemetry-store')
+
+/**
+ * node-postgres' instrumentation makes no span for a COPY (pg-copy-streams drives the
+ * connection itself), so the writer makes the one an upload's trace shows for each of its
+ * statements, with the instrumentation's name and attributes, and, like it, only under a
+ * span (an upload's).
+ */
+async function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
+  if (!trace.getActiveSpan()) return work()
+  return tracer.startActiveSpan('pg.query:COPY', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': sql } }, async (span) => {
+    try {
+      return await work()
+    } catch (error) {
+      span.recordException(error as Error)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+      throw error
+    } finally {
+      span.end()
+    }
+  })
+}
+
+function* messages(payload: Buffer): Generator<Buffer> {
+  for (let start = 0; start < payload.length; start += COPY_MESSAGE_BYTES) yield payload.subarray(start, start + COPY_MESSAGE_BYTES)
+}
+
+/** One INSERT ... ON CONFLICT DO NOTHING of the `kind` rows of `uploads`; returns the rows inserted. */
+async function insertRows(client: pg.ClientBase, kind: SampleKind, uploads: readonly Upload[]): Promise<number> {
   const insert = INSERTS[kind]
   const columns = uploads.map(({ batch }) => insert.columns(batch))
   const deviceIds = uploads.map(({ deviceId, batch }) => Array(batch[kind].sampleIds.length).fill(deviceId).join(','))
   const parameters = insert.literal.map((literal, index) =>
     literal ? `{${columns.map((upload) => upload[index]!.join(',')).join(',')}}` : columns.flatMap((upload) => upload[index]!),
   )
-  const result = await client.query(statements[kind], [`{${deviceIds.join(',')}}`, ...parameters])
+  const result = await client.query(insert.sql, [`{${deviceIds.join(',')}}`, ...parameters])
   return result.rowCount ?? 0
 }

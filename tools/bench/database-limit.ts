@@ -2,8 +2,8 @@
 // hypertables (same tables, same indexes), with nothing of this project in between. Every
 // way is measured and the fastest is the limit:
 // - COPY in text and in binary format, one stream: on the embedded engine PGlite's COPY FROM
-//   '/dev/blob' (the rows handed over in memory; COPY FROM STDIN through the wire server
-//   crashes this PGlite build), on a server COPY FROM STDIN;
+//   '/dev/blob' (the rows handed over in memory: the engine alone, without the wire server
+//   that the service's own COPY goes through), on a server COPY FROM STDIN;
 // - on a server, binary COPY on one stream per core (the embedded engine has one backend);
 // - on a server, psql's \copy of the same rows from text files, where psql is installed.
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -14,7 +14,9 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import copyStreams from 'pg-copy-streams'
 import type { BenchDatabase } from './bench-database.ts'
-import { COPY_TARGETS, copyBinary, copyPayloads, copyText, type CopyPayloads } from './copy-payloads.ts'
+import type { SampleBatch } from '../../src/codec/index.ts'
+import { COPY_TARGETS } from '../../src/db/sample-copy.ts'
+import { binaryPayloads, textPayloads, type CopyPayloads } from './copy-payloads.ts'
 import { BENCH_KINDS, type Dataset } from './dataset.ts'
 
 export interface LimitPayloads {
@@ -26,16 +28,15 @@ export interface LimitPayloads {
   psqlScript: string | undefined
 }
 
-/** Everything the limit loads, encoded before any clock starts. */
-export function limitPayloads(database: BenchDatabase, dataset: Dataset, workDir: string): LimitPayloads {
-  const [text] = copyPayloads(dataset, copyText)
-  const [binary] = copyPayloads(dataset, copyBinary)
+/** Everything the limit loads, encoded before any clock starts; `batches` are the dataset decoded. */
+export function limitPayloads(database: BenchDatabase, dataset: Dataset, batches: readonly SampleBatch[], workDir: string): LimitPayloads {
+  const text = textPayloads(dataset)
   const server = database.kind === 'server'
   return {
-    text: text!,
-    binary: binary!,
-    binaryPerStream: server ? copyPayloads(dataset, copyBinary, os.availableParallelism()) : [],
-    psqlScript: server && psqlInstalled() ? writePsqlScript(text!, workDir) : undefined,
+    text,
+    binary: binaryPayloads(batches)[0]!,
+    binaryPerStream: server ? binaryPayloads(batches, os.availableParallelism()) : [],
+    psqlScript: server && psqlInstalled() ? writePsqlScript(text, workDir) : undefined,
   }
 }
 

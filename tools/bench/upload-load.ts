@@ -15,6 +15,8 @@ export interface UploadLoadResult {
   maxMs: number
   /** CPU time the service process used while the load ran. */
   serviceCpuSeconds: number
+  /** Uploads sent again after their connection failed before any answer (load-process.ts). */
+  resent: number
 }
 
 /** Bodies as one file: each a 4-byte big-endian length, then its bytes. */

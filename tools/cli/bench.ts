@@ -99,16 +99,35 @@ async function main(): Promise<void> {
     const database = await openBenchDatabase({ databaseUrl, dataDir: path.join(workDir, 'direct'), poolSize: 8, logger })
     const runFigures: RunFigures[] = []
     const notes: Record<string, unknown> = {}
+    const benchReport = () =>
+      buildReport({
+        startedAt,
+        command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+        settings: {
+          database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
+          samplesPerKind,
+          totalSamples: dataset.totalSamples,
+          runs,
+          batchSize: DEFAULT_BATCH_SIZE,
+          clientConcurrency: DEFAULT_CONCURRENCY,
+          format: 'collection',
+          smallUploads: { clients, samplesPerUpload: SMALL_UPLOAD_SAMPLES },
+          serviceEnv: SERVICE_ENV,
+        },
+        runs: runFigures,
+        notes,
+      })
     let profile: ProfileSummary | undefined
     try {
-      const payloads = limitPayloads(database, dataset, workDir)
+      const payloads = limitPayloads(database, dataset, writerBatches, workDir)
       const plain = await plainVersusHypertable(database, payloads)
       notes.acceleration_copy_plain_table_rows_per_s = samplesPerKind / plain.plainSeconds
       notes.acceleration_copy_hypertable_rows_per_s = samplesPerKind / plain.hypertableSeconds
 
       for (let run = 1; run <= runs; run++) {
         log(`run ${run} of ${runs}`)
-        const figures: RunFigures = {}
+        // The machine's state beside the run's figures: on a shared machine it explains their scatter.
+        const figures: RunFigures = { load_average_1m_at_start: os.loadavg()[0]! }
         log('limit')
         Object.assign(figures, await measureLimit(database, payloads, dataset.totalSamples))
         log('writer')
@@ -137,6 +156,8 @@ async function main(): Promise<void> {
           figures.small_uploads_p50_ms = small.p50Ms
           figures.small_uploads_p99_ms = small.p99Ms
           figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
+          // Uploads the load process had to send again (a reused keep-alive connection reset): 0 on a calm machine.
+          figures.load_resent_uploads = large.resent + small.resent
           await truncateSamples(service)
 
           log('send client')
@@ -158,30 +179,17 @@ async function main(): Promise<void> {
           Object.assign(figures, await fsyncOffFigures({ dataDir: path.join(workDir, `service-${run}-fsync-off`), env: SERVICE_ENV, totalSamples: dataset.totalSamples, largeBodiesFile, largeClients: DEFAULT_CONCURRENCY, smallBodiesFile, smallClients: clients }))
         }
         for (const [codecCase, encoded] of codecBodies) figures[`decode_${codecCase.replace('+', '_')}_samples_per_s`] = decodeRate(encoded)
+        figures.load_average_1m_at_end = os.loadavg()[0]!
         runFigures.push(figures)
+        // Written after every run, so a run that fails (a shared machine) leaves the ones before it.
+        if (run < runs) log(`results of ${run} run(s) so far: ${writeReport(benchReport(), values.out)}`)
       }
     } finally {
       await database.close()
     }
     if (profile) notes.service_cpu_profile = profile
 
-    const report = buildReport({
-      startedAt,
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-      settings: {
-        database: databaseUrl ? 'server (--database-url)' : 'embedded (PGlite + TimescaleDB)',
-        samplesPerKind,
-        totalSamples: dataset.totalSamples,
-        runs,
-        batchSize: DEFAULT_BATCH_SIZE,
-        clientConcurrency: DEFAULT_CONCURRENCY,
-        format: 'collection',
-        smallUploads: { clients, samplesPerUpload: SMALL_UPLOAD_SAMPLES },
-        serviceEnv: SERVICE_ENV,
-      },
-      runs: runFigures,
-      notes,
-    })
+    const report = benchReport()
     process.stdout.write(`${formatReport(report)}\n`)
     if (profile) {
       process.stdout.write(`\nservice CPU by area: ${profile.areas.map((area) => `${area.area} ${(area.share * 100).toFixed(1)} %`).join(', ')}\n`)
