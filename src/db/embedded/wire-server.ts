@@ -7,7 +7,9 @@
 //   (SessionScheduler); an open transaction keeps the backend to itself.
 // - Each connection's session state is put in place first (BackendSessions), and its
 //   prepared statements, the unnamed one included, live under names of its own.
-// - COPY FROM STDIN / TO STDOUT is played with the client here and run on PGlite's blob path.
+// - COPY FROM STDIN / TO STDOUT is played with the client here: for `postgres` on PGlite's blob
+//   path, for every other login on the protocol itself with its data in one exchange
+//   (copy-translation.ts says why each is safe).
 // - A CancelRequest drops the target's exchange while it waits for its turn, and stops it
 //   while it runs by reopening the engine (engine.ts), as does an outside client's exchange
 //   that runs beyond the statement timeout. Either way the client gets 57014.
@@ -28,6 +30,7 @@ import {
   commandComplete,
   copyData,
   copyDone,
+  copyFail,
   copyResponse,
   errorResponse,
   GSSENC_REQUEST_CODE,
@@ -40,6 +43,7 @@ import {
   sqlText,
   sync,
   usesUnnamedStatement,
+  withoutMessages,
   type FrontendMessage,
 } from './wire-protocol.ts'
 
@@ -70,6 +74,13 @@ const COPY_OUT_CHUNK_BYTES = 64 * 1024
 /** After a FATAL answer, how long a client gets to read it before the socket is destroyed. */
 const FATAL_GRACE_MS = 1000
 const NOTHING = new Uint8Array(0)
+/**
+ * Sent after every COPY a login other than postgres runs on the protocol path: a statement
+ * that reads COPY data beyond what the exchange holds (a second COPY FROM STDIN in the same
+ * string, one the SQL text hid from the recognizer) fails with 57014 on it instead of finding
+ * the input at its end, which traps the engine. After a COPY that ended, the backend ignores it.
+ */
+const COPY_DATA_ENDS = copyFail('the embedded server sends a COPY its data in one piece; no more follows')
 
 interface Connection {
   session: ClientSession
@@ -98,7 +109,17 @@ interface Connection {
   statementCounter: number
   /** Transaction status of the last ReadyForQuery sent. */
   status: 'I' | 'T' | 'E'
-  copyIn: { command: CopyCommand; chunks: Buffer[]; bytes: number; failed: { code: string; text: string } | undefined } | undefined
+  copyIn:
+    | {
+        command: CopyCommand
+        /** The client's Query message, sent on as it is on the protocol path. */
+        query: Buffer
+        /** The client's CopyData messages, whole (type and length included). */
+        chunks: Buffer[]
+        bytes: number
+        failed: { code: string; text: string } | undefined
+      }
+    | undefined
   terminated: boolean
 }
 
@@ -260,12 +281,16 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
   }
 
   function runCopyIn(connection: Connection): Promise<Uint8Array> {
-    const { command, chunks } = connection.copyIn!
+    const { command, query, chunks } = connection.copyIn!
     connection.copyIn = undefined
+    if (connection.session.loginRole) {
+      // The client was sent its CopyInResponse when its Query came; the backend's is dropped.
+      return run(connection, async () => withoutMessages(await engine.execProtocolRaw(Buffer.concat([query, ...chunks, copyDone(), COPY_DATA_ENDS])), 'G'))
+    }
     return run(connection, async () => {
       let answer: Buffer
       try {
-        const result = await engine.query(command.sql, [], { blob: new Blob(chunks) })
+        const result = await engine.query(command.sql, [], { blob: new Blob(chunks.map((chunk) => chunk.subarray(5))) })
         answer = commandComplete(`COPY ${result.affectedRows ?? 0}`)
       } catch (error) {
         answer = databaseError(error)
@@ -311,7 +336,7 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
       case 'd':
         copyIn.bytes += message.bytes.length - 5
         if (copyIn.bytes > MAX_COPY_IN_BYTES) copyIn.failed ??= { code: '54000', text: `COPY FROM STDIN carried more than ${MAX_COPY_IN_BYTES} bytes, the embedded server's limit` }
-        else copyIn.chunks.push(message.bytes.subarray(5))
+        else copyIn.chunks.push(message.bytes)
         return NOTHING
       case 'c':
         if (copyIn.failed) break
@@ -347,9 +372,11 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
         if (refused) return Buffer.concat([refused, readyForQuery(connection.status)])
         const copy = translateCopy(sql)
         if (copy?.direction === 'in') {
-          connection.copyIn = { command: copy, chunks: [], bytes: 0, failed: undefined }
+          connection.copyIn = { command: copy, query: message.bytes, chunks: [], bytes: 0, failed: undefined }
           return copyResponse('in', copy.binary)
         }
+        // Another login's COPY TO STDOUT is the backend's own, answered as it comes.
+        if (copy && connection.session.loginRole) return run(connection, () => engine.execProtocolRaw(Buffer.concat([message.bytes, COPY_DATA_ENDS])))
         if (copy) return runCopyOut(connection, copy)
         connection.changesSession ||= mayChangeSession(sql)
         connection.exchange.push(message.bytes)
