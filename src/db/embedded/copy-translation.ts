@@ -2,34 +2,39 @@
 // the exchange's input buffer, and finding that buffer's end in the middle of a COPY FROM STDIN
 // traps the WASM module (the database is gone until a restart): a raw `COPY ... FROM STDIN`
 // alone through execProtocolRaw does exactly that. So the server never passes one through
-// before it has all of its data: it plays the COPY sub-protocol with the client itself, then
-// runs the statement in one of two ways.
+// before it has all of its data: it plays the COPY sub-protocol with the client itself (the
+// CopyInResponse, collecting the CopyData), then runs the statement on the protocol:
 //
-// - A login other than `postgres` (telemetry_reader, telemetry_service, any role with LOGIN):
-//   on the protocol itself. The client's Query, all its CopyData, a CopyDone and then a
-//   CopyFail go to the backend as one exchange; the backend's answer (less the CopyInResponse
-//   the client already had) goes back. COPY TO STDOUT is the backend's own, passed through.
-//   This is safe because it is exactly PostgreSQL's COPY FROM STDIN / TO STDOUT, run under the
-//   login's own SESSION AUTHORIZATION: PostgreSQL checks table, column and row-level-security
-//   privileges as for INSERT or SELECT (a reader's COPY FROM fails with 42501, a COPY TO of
-//   `devices`, whose token_hash it may not read, too), and no privilege is lent for it: the
-//   session never gets pg_read_server_files or pg_write_server_files, so nothing in the
-//   statement (a WHERE calling pg_read_file, a query calling pg_ls_dir) reaches a server file,
-//   and nothing is left behind if the statement fails, is cancelled, or the engine reopens.
-//   The trailing CopyFail makes any statement that wants more COPY data than the exchange
-//   holds (one that slipped past the recognizer below, two COPYs in one string) fail with
-//   57014 instead of trapping the engine; after a COPY that ended, the backend ignores it.
-// - The `postgres` login (superuser, who may read and write server files anyway): PGlite's own
-//   path, `COPY ... FROM '/dev/blob'` with the collected data as a blob, and `TO '/dev/blob'`,
-//   whose rows come back as a blob. Its COPY TO is 5x faster than the protocol's (measured,
-//   400,000 rows: 152 ms against 729 ms, where PGlite parses every CopyData message it sends).
-//   The blob path is a server-side file to PostgreSQL, which is why other logins cannot use
-//   it (42501 "permission denied to COPY from a file") and why nobody may name /dev/blob.
+// - COPY FROM STDIN, for every login: the client's Query, all its CopyData, a CopyDone and then
+//   a CopyFail go to the backend as one exchange; its answer, less the CopyInResponse the
+//   client already had, goes back. COPY TO STDOUT: the client's Query and a CopyFail; the
+//   backend's answer is passed through.
+// - Why this is safe: it is exactly PostgreSQL's COPY FROM STDIN / TO STDOUT, run under the
+//   login's own SESSION AUTHORIZATION (session-state.ts). PostgreSQL checks table, column and
+//   row-level-security privileges as for INSERT or SELECT (a reader's COPY FROM fails with
+//   42501 like its INSERT; a COPY TO of `devices`, whose token_hash it may not read, too).
+//   No privilege is lent: no session ever gets pg_read_server_files or pg_write_server_files,
+//   so nothing in the statement (a WHERE calling pg_read_file, a query calling pg_ls_dir)
+//   reaches a server file, and no failure, cancel or reopening of the engine can leave a
+//   grant behind. Lending the file roles for one statement was the alternative; it needs the
+//   recognizer below to find every expression in the statement that could use them, which a
+//   text match cannot promise.
+// - The trailing CopyFail: a statement that wants more COPY data than the exchange holds (one
+//   the recognizer took for a COPY TO STDOUT because a comment hid its FROM STDIN, or a second
+//   COPY FROM STDIN in the same string) fails with 57014 on it instead of finding the input's
+//   end; after a COPY that ended, the backend ignores a CopyFail (the protocol says so).
+// - One exception, for speed: the `postgres` login's COPY TO STDOUT runs on PGlite's own blob
+//   path, `COPY ... TO '/dev/blob'`, whose rows come back as one blob: 5x faster than the
+//   protocol's (measured, 400,000 rows: 152 ms against 729 ms; PGlite parses every CopyData
+//   message it sends). PostgreSQL sees a server-side file there, which is why only the
+//   superuser may use it, why nobody may name /dev/blob, and why a statement that mentions
+//   STDIN anywhere (which PGlite's query API would run as a COPY FROM STDIN with no data)
+//   takes the protocol path instead.
 
 export interface CopyCommand {
   direction: 'in' | 'out'
-  /** For the `postgres` login: the statement with STDIN/STDOUT replaced by PGlite's '/dev/blob'. */
-  sql: string
+  /** COPY TO STDOUT on PGlite's blob path (the `postgres` login): TO '/dev/blob' instead; else undefined. */
+  blobSql: string | undefined
   binary: boolean
 }
 
@@ -45,7 +50,7 @@ export function translateCopy(sql: string): CopyCommand | undefined {
   const [, target, options] = match
   return {
     direction: from ? 'in' : 'out',
-    sql: `COPY ${target} ${from ? 'FROM' : 'TO'} '/dev/blob'${options}`,
+    blobSql: from || /stdin/i.test(sql) ? undefined : `COPY ${target} TO '/dev/blob'${options}`,
     binary: /\bbinary\b/i.test(options!),
   }
 }
