@@ -57,6 +57,23 @@ export function copyDone(): Buffer {
   return message('c', Buffer.alloc(0))
 }
 
+/** CopyFail: ends a COPY FROM STDIN with an error (57014 with this reason). */
+export function copyFail(reason: string): Buffer {
+  return message('f', cstrings(reason))
+}
+
+/** The backend's answer without its messages of one type (a CopyInResponse already sent). */
+export function withoutMessages(response: Uint8Array, type: string): Buffer {
+  const bytes = Buffer.from(response.buffer, response.byteOffset, response.byteLength)
+  const kept: Buffer[] = []
+  for (let offset = 0; offset + 5 <= bytes.length; ) {
+    const end = offset + 1 + bytes.readInt32BE(offset + 1)
+    if (String.fromCharCode(bytes[offset]!) !== type) kept.push(bytes.subarray(offset, end))
+    offset = end
+  }
+  return Buffer.concat(kept)
+}
+
 export function commandComplete(tag: string): Buffer {
   return message('C', cstrings(tag))
 }

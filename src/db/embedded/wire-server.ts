@@ -7,7 +7,8 @@
 //   (SessionScheduler); an open transaction keeps the backend to itself.
 // - Each connection's session state is put in place first (BackendSessions), and its
 //   prepared statements, the unnamed one included, live under names of its own.
-// - COPY FROM STDIN / TO STDOUT is played with the client here and run on PGlite's blob path.
+// - COPY FROM STDIN / TO STDOUT is played with the client here and run on the protocol with
+//   its data in one exchange (copy-translation.ts says how, and why it is safe).
 // - A CancelRequest drops the target's exchange while it waits for its turn, and stops it
 //   while it runs by reopening the engine (engine.ts), as does an outside client's exchange
 //   that runs beyond the statement timeout. Either way the client gets 57014.
@@ -15,7 +16,7 @@ import crypto from 'node:crypto'
 import net from 'node:net'
 import { BackendError, PostgresConnection, type ScramSha256Data } from 'pg-gateway'
 import type { Logger } from 'pino'
-import { translateCopy, unsafeCopy, type CopyCommand } from './copy-translation.ts'
+import { translateCopy, unsafeCopy } from './copy-translation.ts'
 import { EngineInterrupted, type Engine } from './engine.ts'
 import { BackendSessions, mayChangeSession, type ClientSession } from './session-state.ts'
 import { ExchangeCancelled, SessionScheduler } from './session-scheduler.ts'
@@ -28,6 +29,7 @@ import {
   commandComplete,
   copyData,
   copyDone,
+  copyFail,
   copyResponse,
   errorResponse,
   GSSENC_REQUEST_CODE,
@@ -40,6 +42,7 @@ import {
   sqlText,
   sync,
   usesUnnamedStatement,
+  withoutMessages,
   type FrontendMessage,
 } from './wire-protocol.ts'
 
@@ -70,6 +73,13 @@ const COPY_OUT_CHUNK_BYTES = 64 * 1024
 /** After a FATAL answer, how long a client gets to read it before the socket is destroyed. */
 const FATAL_GRACE_MS = 1000
 const NOTHING = new Uint8Array(0)
+/**
+ * Sent after every COPY run on the protocol: a statement that reads COPY data beyond what the
+ * exchange holds (a second COPY FROM STDIN in the same string, one whose FROM STDIN the SQL
+ * text hid from the recognizer) fails with 57014 on it instead of finding the input's end,
+ * which traps the engine. After a COPY that ended, the backend ignores it.
+ */
+const COPY_DATA_ENDS = copyFail('the embedded server sends a COPY its data in one piece; no more follows')
 
 interface Connection {
   session: ClientSession
@@ -98,7 +108,16 @@ interface Connection {
   statementCounter: number
   /** Transaction status of the last ReadyForQuery sent. */
   status: 'I' | 'T' | 'E'
-  copyIn: { command: CopyCommand; chunks: Buffer[]; bytes: number; failed: { code: string; text: string } | undefined } | undefined
+  copyIn:
+    | {
+        /** The client's Query message, sent on as it is. */
+        query: Buffer
+        /** The client's CopyData messages, whole (type and length included), sent on as they are. */
+        chunks: Buffer[]
+        bytes: number
+        failed: { code: string; text: string } | undefined
+      }
+    | undefined
   terminated: boolean
 }
 
@@ -257,27 +276,20 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
   }
 
   function runCopyIn(connection: Connection): Promise<Uint8Array> {
-    const { command, chunks } = connection.copyIn!
+    const { query, chunks } = connection.copyIn!
     connection.copyIn = undefined
-    return run(connection, async () => {
-      let answer: Buffer
-      try {
-        const result = await engine.query(command.sql, [], { blob: new Blob(chunks) })
-        answer = commandComplete(`COPY ${result.affectedRows ?? 0}`)
-      } catch (error) {
-        answer = databaseError(error)
-      }
-      return Buffer.concat([answer, await engine.execProtocolRaw(sync())])
-    })
+    // The client was sent its CopyInResponse when its Query came; the backend's is dropped.
+    return run(connection, async () => withoutMessages(await engine.execProtocolRaw(Buffer.concat([query, ...chunks, copyDone(), COPY_DATA_ENDS])), 'G'))
   }
 
-  function runCopyOut(connection: Connection, command: CopyCommand): Promise<Uint8Array> {
+  /** COPY TO STDOUT on PGlite's blob path (the `postgres` login's, see copy-translation.ts). */
+  function runBlobCopyOut(connection: Connection, binary: boolean, blobSql: string): Promise<Uint8Array> {
     return run(connection, async () => {
       const parts: Buffer[] = []
       try {
-        const result = await engine.query(command.sql)
+        const result = await engine.query(blobSql)
         const data = new Uint8Array((await result.blob?.arrayBuffer()) ?? new ArrayBuffer(0))
-        parts.push(copyResponse('out', command.binary))
+        parts.push(copyResponse('out', binary))
         for (let offset = 0; offset < data.length; offset += COPY_OUT_CHUNK_BYTES) {
           parts.push(copyData(data.subarray(offset, offset + COPY_OUT_CHUNK_BYTES)))
         }
@@ -308,7 +320,7 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
       case 'd':
         copyIn.bytes += message.bytes.length - 5
         if (copyIn.bytes > MAX_COPY_IN_BYTES) copyIn.failed ??= { code: '54000', text: `COPY FROM STDIN carried more than ${MAX_COPY_IN_BYTES} bytes, the embedded server's limit` }
-        else copyIn.chunks.push(message.bytes.subarray(5))
+        else copyIn.chunks.push(message.bytes)
         return NOTHING
       case 'c':
         if (copyIn.failed) break
@@ -344,10 +356,11 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
         if (refused) return Buffer.concat([refused, readyForQuery(connection.status)])
         const copy = translateCopy(sql)
         if (copy?.direction === 'in') {
-          connection.copyIn = { command: copy, chunks: [], bytes: 0, failed: undefined }
+          connection.copyIn = { query: message.bytes, chunks: [], bytes: 0, failed: undefined }
           return copyResponse('in', copy.binary)
         }
-        if (copy) return runCopyOut(connection, copy)
+        if (copy?.blobSql && !connection.session.loginRole) return runBlobCopyOut(connection, copy.binary, copy.blobSql)
+        if (copy) return run(connection, () => engine.execProtocolRaw(Buffer.concat([message.bytes, COPY_DATA_ENDS])))
         connection.changesSession ||= mayChangeSession(sql)
         connection.exchange.push(message.bytes)
         return runExchange(connection)
