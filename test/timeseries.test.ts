@@ -1,6 +1,7 @@
 // Continuous aggregates, compression and the storage policies, on the real service and its
 // embedded TimescaleDB: samples go in through the upload endpoint, and what a user reads back
 // (aggregates, raw rows, upload answers, policy jobs) is what is checked.
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { sqlClient } from './support/http.ts'
@@ -68,6 +69,8 @@ async function policyJobs(db: pg.Client): Promise<Record<string, string>> {
   return Object.fromEntries(result.rows.map((row) => [`${row.relation} ${row.proc_name}`, row.age]))
 }
 
+const SAMPLE_TABLES = ['acceleration_samples', 'activity_samples', 'location_samples', 'other_samples']
+
 describe('continuous aggregates and compression', () => {
   let service: RunningService
   let db: pg.Client
@@ -75,6 +78,11 @@ describe('continuous aggregates and compression', () => {
   beforeAll(async () => {
     service = await startService()
     db = await sqlClient(service.databaseUrl)
+    // A database made before sql/032: the samples go in under sql/003's descending keys, so
+    // the test below can migrate chunks compressed under them.
+    for (const table of SAMPLE_TABLES) {
+      await db.query(`drop index ${table}_device_time_sample; create unique index ${table}_device_time_id on ${table} (device_id, time desc, sample_id)`)
+    }
     expect(await upload(service, samplesBody())).toMatchObject({ accepted: 6016, duplicates: 0 })
   }, 120_000)
 
@@ -112,6 +120,12 @@ describe('continuous aggregates and compression', () => {
     expect(Number(compressed.rows[0].chunks)).toBeGreaterThanOrEqual(3)
     const uncompressed = await db.query("select count(*)::int as n from timescaledb_information.chunks where not is_compressed and hypertable_name <> 'other_samples' and hypertable_schema = 'public'")
     expect(uncompressed.rows[0].n).toBe(0)
+    expect(await readAll(db)).toEqual(before)
+
+    // sql/032 on compressed chunks: the keys become ascending, and they still hold (below).
+    await db.query(fs.readFileSync('sql/032_ascending_sample_keys.sql', 'utf8'))
+    const keys = await db.query("select indexdef from pg_indexes where schemaname = 'public' and tablename = any($1) and indexdef like '%UNIQUE%' order by tablename", [SAMPLE_TABLES])
+    expect(keys.rows.map((row) => row.indexdef.replace(/^.* USING /, ''))).toEqual(SAMPLE_TABLES.map(() => 'btree (device_id, "time", sample_id)'))
     expect(await readAll(db)).toEqual(before)
 
     // A retried upload into compressed chunks: all duplicates, nothing stored twice.
