@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { sqlClient } from './support/http.ts'
 import { startService, temporaryDir, type RunningService } from './support/service.ts'
+import { startDatabaseProcess } from './support/database-process.ts'
+import { freePort } from './support/prometheus.ts'
+import { addDevice } from '../src/db/devices.ts'
 
 const SECOND = 1000
 const HOUR = 3600 * SECOND
@@ -32,7 +35,7 @@ function samplesBody(): string {
   return lines.join('\n') + '\n'
 }
 
-async function upload(service: RunningService, body: string): Promise<{ accepted: number; duplicates: number }> {
+async function upload(service: Pick<RunningService, 'baseUrl' | 'token'>, body: string): Promise<{ accepted: number; duplicates: number }> {
   const response = await fetch(`${service.baseUrl}/v1/samples`, {
     method: 'POST',
     headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-ndjson' },
@@ -215,8 +218,48 @@ async function materializationTable(db: pg.Client, view: string): Promise<string
 
 // Late data: samples that arrive after the aggregates have moved past their time (a phone
 // offline for a month, an import of last year) are counted by every aggregate, through the
-// backfill bookkeeping of each upload (sql/021, sql/022) and the job that refreshes it.
-describe('continuous aggregates after backfills', () => {
+// backfill bookkeeping of each upload (sql/021, sql/022) and the job that refreshes it: in
+// the service's embedded database (its job runner runs the job), and through DATABASE_URL
+// in a database process of its own (`npm run db`, whose job runner stands in for a server's
+// scheduler: the service leaves TimescaleDB's jobs to the database there).
+interface Backfilled {
+  uploads: Pick<RunningService, 'baseUrl' | 'token'>
+  databaseUrl: string
+  deviceName: string
+  stop(): Promise<void>
+}
+
+const BACKFILL_SETUPS: { name: string; start(): Promise<Backfilled> }[] = [
+  {
+    name: 'embedded',
+    async start() {
+      const service = await startService()
+      return { uploads: service, databaseUrl: service.databaseUrl, deviceName: 'local', stop: async () => void (await service.stop()) }
+    },
+  },
+  {
+    name: 'through DATABASE_URL',
+    async start() {
+      const dataDir = temporaryDir()
+      const database = await startDatabaseProcess({ dataDir, port: await freePort() })
+      const owner = await sqlClient(database.url)
+      const { token } = await addDevice(owner, 'phone').finally(() => owner.end())
+      const service = await startService({ env: { DATABASE_URL: database.url } })
+      return {
+        uploads: { baseUrl: service.baseUrl, token },
+        databaseUrl: database.url,
+        deviceName: 'phone',
+        async stop() {
+          await service.stop()
+          await database.stop()
+          fs.rmSync(dataDir, { recursive: true, force: true })
+        },
+      }
+    },
+  },
+]
+
+describe.each(BACKFILL_SETUPS)('continuous aggregates after backfills ($name)', (setup) => {
   const DAY = 24 * HOUR
   // Every aggregate, bucket by bucket, against the same buckets counted from the raw rows.
   const VIEWS = [
@@ -227,7 +270,8 @@ describe('continuous aggregates after backfills', () => {
     { view: 'acceleration_per_minute', table: 'acceleration_samples', bucket: '1 minute' },
     { view: 'acceleration_per_hour', table: 'acceleration_samples', bucket: '1 hour' },
   ]
-  let service: RunningService
+  let backfilled: Backfilled
+  let service: Pick<RunningService, 'baseUrl' | 'token'>
   let db: pg.Client
 
   /** Ten seconds of each kind from `start` (ms), with ids from `firstId`. */
@@ -263,13 +307,14 @@ describe('continuous aggregates after backfills', () => {
   }
 
   beforeAll(async () => {
-    service = await startService()
-    db = await sqlClient(service.databaseUrl)
-  }, 120_000)
+    backfilled = await setup.start()
+    service = backfilled.uploads
+    db = await sqlClient(backfilled.databaseUrl)
+  }, 180_000)
 
   afterAll(async () => {
     await db?.end()
-    await service?.stop()
+    await backfilled?.stop()
   })
 
   it('counts recent data, then a month-old upload, then a year-old one, in every aggregate', async () => {
@@ -299,7 +344,8 @@ describe('continuous aggregates after backfills', () => {
 
   it('keeps each device\'s newest sample time per kind, which a backfill does not move back', async () => {
     const result = await db.query<{ kind: string; last: Date }>(
-      "select kind, last_sample_time as last from device_last_seen join devices d on d.id = device_id where d.name = 'local' order by kind",
+      "select kind, last_sample_time as last from device_last_seen join devices d on d.id = device_id where d.name = $1 order by kind",
+      [backfilled.deviceName],
     )
     expect(result.rows.map((row) => row.kind)).toEqual(['acceleration', 'activity', 'location'])
     // The recent burst's newest sample of each kind, although a month-old and a year-old upload came after it.
