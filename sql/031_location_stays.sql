@@ -115,9 +115,14 @@ begin
   select s.device_id, '-infinity' from device_last_seen s where s.kind = 'location'
   on conflict (device_id) do nothing;
 
+  -- Where to recompute from: the watermark, or the start of a stale piece crossing it, but
+  -- not before the device's first location (no stay starts earlier, and the minute views
+  -- must not be refreshed from the beginning of time: that materializes bucket by bucket).
   select array_agg(st.device_id order by st.device_id), array_agg(st.materialized_until order by st.device_id),
-         array_agg(least(st.materialized_until,
-                         (select min(s.started) from location_stays s where s.device_id = st.device_id and s.ended > st.materialized_until))
+         array_agg(least(greatest(least(st.materialized_until,
+                                        (select min(s.started) from location_stays s where s.device_id = st.device_id and s.ended > st.materialized_until)),
+                                  coalesce((select min(l.time) from location_samples l where l.device_id = st.device_id), 'infinity')),
+                         target)
                    order by st.device_id)
   into devices, watermarks, redo_froms
   from location_stays_state st
@@ -135,15 +140,19 @@ begin
   from timescaledb_information.jobs j
   where j.proc_name = 'policy_retention' and j.hypertable_name in ('location_samples', 'activity_samples', 'acceleration_samples');
   refresh_from := greatest(refresh_from, kept_from);
-  for v in 1 .. array_length(views, 1) loop
-    call refresh_continuous_aggregate(views[v]::regclass, case when refresh_from = '-infinity' then null else refresh_from end, target + margin);
-  end loop;
+  if refresh_from < target then
+    for v in 1 .. array_length(views, 1) loop
+      call refresh_continuous_aggregate(views[v]::regclass, refresh_from, target + margin);
+    end loop;
+  end if;
 
   for i in 1 .. array_length(devices, 1) loop
     delete from location_stays s where s.device_id = devices[i] and s.ended > watermarks[i];
-    insert into location_stays (device_id, sample_time, started, ended, latitude, longitude)
-    select devices[i], c.sample_time, c.started, c.ended, c.latitude, c.longitude
-    from location_spans_computed(devices[i], redo_froms[i], target, interval '2 hours') c;
+    if redo_froms[i] < target then
+      insert into location_stays (device_id, sample_time, started, ended, latitude, longitude)
+      select devices[i], c.sample_time, c.started, c.ended, c.latitude, c.longitude
+      from location_spans_computed(devices[i], redo_froms[i], target, interval '2 hours') c;
+    end if;
     update location_stays_state st set materialized_until = target
     where st.device_id = devices[i] and st.materialized_until = watermarks[i];
     commit;
