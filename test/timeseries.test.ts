@@ -342,6 +342,28 @@ describe.each(BACKFILL_SETUPS)('continuous aggregates after backfills ($name)', 
     expect(Number((await db.query('select count(*) from aggregate_backfill_ranges')).rows[0].count)).toBe(0)
   }, 300_000)
 
+  it('shares time, not samples, among activity states: a state holds until the next, at most 2 hours', async () => {
+    const t0 = Math.floor(Date.now() / HOUR) * HOUR - 2 * DAY
+    const MINUTE = 60 * SECOND
+    const states: [number, string][] = [[0, 'stationary'], [10, 'walking'], [40, 'stationary'], [70, 'running']]
+    const body = states.map(([minute, state], i) => line(5_000_000 + i, t0 + minute * MINUTE, { '@type': 'type.googleapis.com/Activity', [state]: true })).join('\n') + '\n'
+    expect(await upload(service, body)).toMatchObject({ accepted: 4 })
+    await db.query("call refresh_continuous_aggregate('activity_state_per_minute', $1::timestamptz, $2::timestamptz)", [new Date(t0 - 3 * HOUR), new Date(t0 + 5 * HOUR)])
+    const result = await db.query(
+      `select extract(epoch from observed)::int as observed_s, round(stationary_share::numeric, 6)::float8 as stationary,
+              round(walking_share::numeric, 6)::float8 as walking, round(running_share::numeric, 6)::float8 as running
+       from activity_time_shares((select id from devices where name = $1), $2, $3, '1 hour')`,
+      [backfilled.deviceName, new Date(t0), new Date(t0 + 4 * HOUR)],
+    )
+    // Running from minute 70 holds for 2 hours (until minute 190): nothing reported after it.
+    expect(result.rows).toEqual([
+      { observed_s: 3600, stationary: 0.5, walking: 0.5, running: 0 },
+      { observed_s: 3600, stationary: Number((1 / 6).toFixed(6)), walking: 0, running: Number((5 / 6).toFixed(6)) },
+      { observed_s: 3600, stationary: 0, walking: 0, running: 1 },
+      { observed_s: 600, stationary: 0, walking: 0, running: 1 },
+    ])
+  })
+
   it('keeps each device\'s newest sample time per kind, which a backfill does not move back', async () => {
     const result = await db.query<{ kind: string; last: Date }>(
       "select kind, last_sample_time as last from device_last_seen join devices d on d.id = device_id where d.name = $1 order by kind",
