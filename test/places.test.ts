@@ -232,3 +232,142 @@ describe('places() on a simulated quarter', () => {
     expect(table[1]!.typical_hours).toEqual(expect.arrayContaining([10, 11, 14, 15]))
   }, 240_000)
 })
+
+// The stays places() clusters are materialized (sql/031): per device up to a watermark, kept
+// current by each upload and the job refresh_location_stays. The answer must be exactly the
+// one computed from the samples, also after a late upload inside a stay already materialized.
+describe('places() from materialized stays', () => {
+  const DAY = 86_400_000
+  const today = Date.parse(new Date().toISOString().slice(0, 10))
+  const options: SimulationOptions = { days: 10, seed: 11, startDate: new Date(today - 12 * DAY).toISOString().slice(0, 10), accelerationHoursPerDay: 0 }
+  const period = [new Date(today - 13 * DAY), new Date()]
+  let service: RunningService
+  let db: pg.Client
+  let device: number
+
+  async function upload(lines: string[]): Promise<void> {
+    const response = await fetch(`${service.baseUrl}/v1/samples`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-ndjson' },
+      body: lines.join('\n') + '\n',
+    })
+    expect(response.status, await response.clone().text()).toBe(200)
+  }
+
+  async function runStaysJob(): Promise<void> {
+    const job = await db.query("select job_id from timescaledb_information.jobs where proc_name = 'refresh_location_stays'")
+    await db.query('call run_job($1)', [job.rows[0].job_id])
+  }
+
+  async function watermark(): Promise<Date | undefined> {
+    return (await db.query('select materialized_until from location_stays_state where device_id = $1', [device])).rows[0]?.materialized_until
+  }
+
+  const PLACES = `select place, latitude, longitude, extract(epoch from dwell)::float8 as dwell_s, visits, sample_count,
+                         first_seen, last_seen, hourly_dwell_hours, typical_hours
+                  from places($1, $2, $3, time_zone => 'Europe/Berlin')`
+
+  type PlaceRow = { place: number; latitude: number; longitude: number; dwell_s: number; visits: number; sample_count: number; hourly_dwell_hours: number[] }
+
+  async function placesNow(): Promise<PlaceRow[]> {
+    return (await db.query<PlaceRow>(PLACES, [device, ...period])).rows
+  }
+
+  /** places() computed from the samples alone: the device's materialization hidden in a rolled-back transaction. */
+  async function placesFromScratch(): Promise<PlaceRow[]> {
+    await db.query('begin')
+    try {
+      await db.query('delete from location_stays_state where device_id = $1', [device])
+      return (await db.query<PlaceRow>(PLACES, [device, ...period])).rows
+    } finally {
+      await db.query('rollback')
+    }
+  }
+
+  /** Equal up to the floating-point order of the centroid sums (stays may be cut at other instants). */
+  function expectSamePlaces(actual: PlaceRow[], expected: PlaceRow[]): void {
+    expect(actual.length).toBe(expected.length)
+    actual.forEach((row, i) => {
+      const want = expected[i]!
+      expect({ ...row, latitude: 0, longitude: 0, hourly_dwell_hours: [] }).toEqual({ ...want, latitude: 0, longitude: 0, hourly_dwell_hours: [] })
+      expect(row.latitude).toBeCloseTo(want.latitude, 7)
+      expect(row.longitude).toBeCloseTo(want.longitude, 7)
+      row.hourly_dwell_hours.forEach((hours, h) => expect(hours).toBeCloseTo(want.hourly_dwell_hours[h]!, 6))
+    })
+  }
+
+  /** Stays in the table that the samples do not give, and the other way round (merged per location sample). */
+  async function staleStays(): Promise<number> {
+    const result = await db.query(
+      `with materialized_stays as (
+         select sample_time, range_agg(tstzrange(started, ended)) as spans from location_stays where device_id = $1 group by 1
+       ), computed as (
+         select sample_time, range_agg(tstzrange(started, ended)) as spans
+         from location_spans_computed($1, '-infinity', (select materialized_until from location_stays_state where device_id = $1)) group by 1
+       )
+       select count(*)::int as n from ((table materialized_stays except table computed) union all (table computed except table materialized_stays)) d`,
+      [device],
+    )
+    return result.rows[0].n
+  }
+
+  beforeAll(async () => {
+    service = await startService()
+    db = await sqlClient(service.databaseUrl)
+    device = (await db.query("select id from devices where name = 'local'")).rows[0].id
+    let lines: string[] = []
+    for (const sample of generateSamples(options)) {
+      lines.push(formatSampleLine(sample))
+      if (lines.length === 20_000) {
+        await upload(lines)
+        lines = []
+      }
+    }
+    await upload(lines)
+  }, 300_000)
+
+  afterAll(async () => {
+    await db?.end()
+    await service?.stop()
+  })
+
+  it('materializes the stays up to 6 hours ago and answers exactly as the computation from the samples', async () => {
+    // The days are past the refresh policies' window: their minutes reach the aggregates through the backfill job.
+    await expect.poll(async () => Number((await db.query('select count(*) from aggregate_backfill_ranges')).rows[0].count), { timeout: 120_000, interval: 1000 }).toBe(0)
+    await runStaysJob()
+    const until = await watermark()
+    expect(Math.abs(Date.now() - 6 * 3_600_000 - until!.getTime())).toBeLessThan(10 * 60_000)
+    expect((await db.query('select count(*)::int as n from location_stays where device_id = $1', [device])).rows[0].n).toBeGreaterThan(100)
+    expect(await staleStays()).toBe(0)
+    const places = await placesNow()
+    expect(places.length).toBeGreaterThanOrEqual(3)
+    expectSamePlaces(places, await placesFromScratch())
+  }, 180_000)
+
+  it('takes a late upload inside a materialized stay: split at once, and the same after the job', async () => {
+    await runStaysJob()
+    const before = await placesNow()
+    // The longest stay piece: at home, most likely; an hour in its middle spent 3 km north.
+    const stay = (await db.query<{ started: Date; ended: Date; latitude: number; longitude: number }>(
+      'select started, ended, latitude, longitude from location_stays where device_id = $1 order by ended - started desc limit 1', [device])).rows[0]!
+    const away = { latitude: stay.latitude + 0.027, longitude: stay.longitude }
+    const leftAt = new Date(Math.floor((stay.started.getTime() + stay.ended.getTime()) / 2 / 60_000) * 60_000)
+    const backAt = new Date(leftAt.getTime() + 3_600_000)
+    const location = (id: number, at: Date, point: { latitude: number; longitude: number }) =>
+      JSON.stringify({ id: String(id), data: { '@type': 'type.googleapis.com/Location', ...point }, timestamp: at.toISOString() })
+    await upload([location(9_000_000_001, leftAt, away), location(9_000_000_002, backAt, { latitude: stay.latitude, longitude: stay.longitude })])
+
+    // The watermark moved back before the late samples: the answer is exact without the job.
+    expect((await watermark())!.getTime()).toBeLessThan(leftAt.getTime())
+    const after = await placesNow()
+    expectSamePlaces(after, await placesFromScratch())
+    const home = (rows: PlaceRow[]) => rows.find((row) => Math.abs(row.latitude - stay.latitude) < 0.004 && Math.abs(row.longitude - stay.longitude) < 0.006)!
+    expect(home(after).dwell_s).toBeCloseTo(home(before).dwell_s - 3600, 3)
+    expect(after.find((row) => Math.abs(row.latitude - away.latitude) < 0.001)?.dwell_s).toBeCloseTo(3600, 3)
+
+    await runStaysJob()
+    expect(Math.abs(Date.now() - 6 * 3_600_000 - (await watermark())!.getTime())).toBeLessThan(10 * 60_000)
+    expect(await staleStays()).toBe(0)
+    expectSamePlaces(await placesNow(), after)
+  }, 120_000)
+})

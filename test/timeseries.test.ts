@@ -1,10 +1,14 @@
 // Continuous aggregates, compression and the storage policies, on the real service and its
 // embedded TimescaleDB: samples go in through the upload endpoint, and what a user reads back
 // (aggregates, raw rows, upload answers, policy jobs) is what is checked.
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { sqlClient } from './support/http.ts'
 import { startService, temporaryDir, type RunningService } from './support/service.ts'
+import { startDatabaseProcess } from './support/database-process.ts'
+import { freePort } from './support/prometheus.ts'
+import { addDevice } from '../src/db/devices.ts'
 
 const SECOND = 1000
 const HOUR = 3600 * SECOND
@@ -31,7 +35,7 @@ function samplesBody(): string {
   return lines.join('\n') + '\n'
 }
 
-async function upload(service: RunningService, body: string): Promise<{ accepted: number; duplicates: number }> {
+async function upload(service: Pick<RunningService, 'baseUrl' | 'token'>, body: string): Promise<{ accepted: number; duplicates: number }> {
   const response = await fetch(`${service.baseUrl}/v1/samples`, {
     method: 'POST',
     headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/x-ndjson' },
@@ -68,6 +72,8 @@ async function policyJobs(db: pg.Client): Promise<Record<string, string>> {
   return Object.fromEntries(result.rows.map((row) => [`${row.relation} ${row.proc_name}`, row.age]))
 }
 
+const SAMPLE_TABLES = ['acceleration_samples', 'activity_samples', 'location_samples', 'other_samples']
+
 describe('continuous aggregates and compression', () => {
   let service: RunningService
   let db: pg.Client
@@ -75,6 +81,11 @@ describe('continuous aggregates and compression', () => {
   beforeAll(async () => {
     service = await startService()
     db = await sqlClient(service.databaseUrl)
+    // A database made before sql/032: the samples go in under sql/003's descending keys, so
+    // the test below can migrate chunks compressed under them.
+    for (const table of SAMPLE_TABLES) {
+      await db.query(`drop index ${table}_device_time_sample; create unique index ${table}_device_time_id on ${table} (device_id, time desc, sample_id)`)
+    }
     expect(await upload(service, samplesBody())).toMatchObject({ accepted: 6016, duplicates: 0 })
   }, 120_000)
 
@@ -112,6 +123,12 @@ describe('continuous aggregates and compression', () => {
     expect(Number(compressed.rows[0].chunks)).toBeGreaterThanOrEqual(3)
     const uncompressed = await db.query("select count(*)::int as n from timescaledb_information.chunks where not is_compressed and hypertable_name <> 'other_samples' and hypertable_schema = 'public'")
     expect(uncompressed.rows[0].n).toBe(0)
+    expect(await readAll(db)).toEqual(before)
+
+    // sql/032 on compressed chunks: the keys become ascending, and they still hold (below).
+    await db.query(fs.readFileSync('sql/032_ascending_sample_keys.sql', 'utf8'))
+    const keys = await db.query("select indexdef from pg_indexes where schemaname = 'public' and tablename = any($1) and indexdef like '%UNIQUE%' order by tablename", [SAMPLE_TABLES])
+    expect(keys.rows.map((row) => row.indexdef.replace(/^.* USING /, ''))).toEqual(SAMPLE_TABLES.map(() => 'btree (device_id, "time", sample_id)'))
     expect(await readAll(db)).toEqual(before)
 
     // A retried upload into compressed chunks: all duplicates, nothing stored twice.
@@ -201,8 +218,48 @@ async function materializationTable(db: pg.Client, view: string): Promise<string
 
 // Late data: samples that arrive after the aggregates have moved past their time (a phone
 // offline for a month, an import of last year) are counted by every aggregate, through the
-// backfill bookkeeping of each upload (sql/021, sql/022) and the job that refreshes it.
-describe('continuous aggregates after backfills', () => {
+// backfill bookkeeping of each upload (sql/021, sql/022) and the job that refreshes it: in
+// the service's embedded database (its job runner runs the job), and through DATABASE_URL
+// in a database process of its own (`npm run db`, whose job runner stands in for a server's
+// scheduler: the service leaves TimescaleDB's jobs to the database there).
+interface Backfilled {
+  uploads: Pick<RunningService, 'baseUrl' | 'token'>
+  databaseUrl: string
+  deviceName: string
+  stop(): Promise<void>
+}
+
+const BACKFILL_SETUPS: { name: string; start(): Promise<Backfilled> }[] = [
+  {
+    name: 'embedded',
+    async start() {
+      const service = await startService()
+      return { uploads: service, databaseUrl: service.databaseUrl, deviceName: 'local', stop: async () => void (await service.stop()) }
+    },
+  },
+  {
+    name: 'through DATABASE_URL',
+    async start() {
+      const dataDir = temporaryDir()
+      const database = await startDatabaseProcess({ dataDir, port: await freePort() })
+      const owner = await sqlClient(database.url)
+      const { token } = await addDevice(owner, 'phone').finally(() => owner.end())
+      const service = await startService({ env: { DATABASE_URL: database.url } })
+      return {
+        uploads: { baseUrl: service.baseUrl, token },
+        databaseUrl: database.url,
+        deviceName: 'phone',
+        async stop() {
+          await service.stop()
+          await database.stop()
+          fs.rmSync(dataDir, { recursive: true, force: true })
+        },
+      }
+    },
+  },
+]
+
+describe.each(BACKFILL_SETUPS)('continuous aggregates after backfills ($name)', (setup) => {
   const DAY = 24 * HOUR
   // Every aggregate, bucket by bucket, against the same buckets counted from the raw rows.
   const VIEWS = [
@@ -213,7 +270,8 @@ describe('continuous aggregates after backfills', () => {
     { view: 'acceleration_per_minute', table: 'acceleration_samples', bucket: '1 minute' },
     { view: 'acceleration_per_hour', table: 'acceleration_samples', bucket: '1 hour' },
   ]
-  let service: RunningService
+  let backfilled: Backfilled
+  let service: Pick<RunningService, 'baseUrl' | 'token'>
   let db: pg.Client
 
   /** Ten seconds of each kind from `start` (ms), with ids from `firstId`. */
@@ -249,13 +307,14 @@ describe('continuous aggregates after backfills', () => {
   }
 
   beforeAll(async () => {
-    service = await startService()
-    db = await sqlClient(service.databaseUrl)
-  }, 120_000)
+    backfilled = await setup.start()
+    service = backfilled.uploads
+    db = await sqlClient(backfilled.databaseUrl)
+  }, 180_000)
 
   afterAll(async () => {
     await db?.end()
-    await service?.stop()
+    await backfilled?.stop()
   })
 
   it('counts recent data, then a month-old upload, then a year-old one, in every aggregate', async () => {
@@ -283,9 +342,32 @@ describe('continuous aggregates after backfills', () => {
     expect(Number((await db.query('select count(*) from aggregate_backfill_ranges')).rows[0].count)).toBe(0)
   }, 300_000)
 
+  it('shares time, not samples, among activity states: a state holds until the next, at most 2 hours', async () => {
+    const t0 = Math.floor(Date.now() / HOUR) * HOUR - 2 * DAY
+    const MINUTE = 60 * SECOND
+    const states: [number, string][] = [[0, 'stationary'], [10, 'walking'], [40, 'stationary'], [70, 'running']]
+    const body = states.map(([minute, state], i) => line(5_000_000 + i, t0 + minute * MINUTE, { '@type': 'type.googleapis.com/Activity', [state]: true })).join('\n') + '\n'
+    expect(await upload(service, body)).toMatchObject({ accepted: 4 })
+    await db.query("call refresh_continuous_aggregate('activity_state_per_minute', $1::timestamptz, $2::timestamptz)", [new Date(t0 - 3 * HOUR), new Date(t0 + 5 * HOUR)])
+    const result = await db.query(
+      `select extract(epoch from observed)::int as observed_s, round(stationary_share::numeric, 6)::float8 as stationary,
+              round(walking_share::numeric, 6)::float8 as walking, round(running_share::numeric, 6)::float8 as running
+       from activity_time_shares((select id from devices where name = $1), $2, $3, '1 hour')`,
+      [backfilled.deviceName, new Date(t0), new Date(t0 + 4 * HOUR)],
+    )
+    // Running from minute 70 holds for 2 hours (until minute 190): nothing reported after it.
+    expect(result.rows).toEqual([
+      { observed_s: 3600, stationary: 0.5, walking: 0.5, running: 0 },
+      { observed_s: 3600, stationary: Number((1 / 6).toFixed(6)), walking: 0, running: Number((5 / 6).toFixed(6)) },
+      { observed_s: 3600, stationary: 0, walking: 0, running: 1 },
+      { observed_s: 600, stationary: 0, walking: 0, running: 1 },
+    ])
+  })
+
   it('keeps each device\'s newest sample time per kind, which a backfill does not move back', async () => {
     const result = await db.query<{ kind: string; last: Date }>(
-      "select kind, last_sample_time as last from device_last_seen join devices d on d.id = device_id where d.name = 'local' order by kind",
+      "select kind, last_sample_time as last from device_last_seen join devices d on d.id = device_id where d.name = $1 order by kind",
+      [backfilled.deviceName],
     )
     expect(result.rows.map((row) => row.kind)).toEqual(['acceleration', 'activity', 'location'])
     // The recent burst's newest sample of each kind, although a month-old and a year-old upload came after it.
