@@ -79,7 +79,7 @@ export async function plainVersusHypertable(database: BenchDatabase, payloads: L
     `create table bench_plain_acceleration (time timestamptz not null, device_id integer not null, sample_id bigint not null,
        x double precision not null, y double precision not null, z double precision not null)`,
   )
-  await database.pool.query('create unique index on bench_plain_acceleration (device_id, time desc, sample_id)')
+  await database.pool.query('create unique index on bench_plain_acceleration (device_id, time, sample_id)')
   try {
     let started = performance.now()
     await copyInto(database, 'bench_plain_acceleration (time, device_id, sample_id, x, y, z)', payloads.binary.acceleration, 'binary')
