@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDevice } from '../src/db/devices.ts'
 import { fixture } from './support/fixtures.ts'
 import { sqlClient, upload } from './support/http.ts'
+import { interactivePsql } from './support/psql.ts'
 import { runToExit, startService, type RunningService } from './support/service.ts'
 
 const STATEMENT_TIMEOUT_MS = 4000
@@ -32,24 +33,6 @@ afterAll(async () => {
 /** How many times the service has reopened the engine to stop a statement, by reason. */
 function reopenings(reason: 'user request' | 'statement timeout'): number {
   return service.output().split('\n').filter((line) => line.includes('reopened after stopping a statement') && line.includes(`"reason":"${reason}"`)).length
-}
-
-/** psql left running at its prompt, as a person at a terminal leaves it. */
-function interactivePsql() {
-  const child = spawn('psql', [service.databaseUrl, '-X', '-q', '-A', '-t'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  const output = { stdout: '', stderr: '' }
-  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  return {
-    child,
-    output,
-    send: (line: string) => child.stdin.write(`${line}\n`),
-    async quit() {
-      if (child.exitCode === null) child.stdin.end('\\q\n')
-      return exited
-    },
-  }
 }
 
 /** A Python script run to its end; its stdout. */
@@ -199,7 +182,7 @@ describe('a reopening keeps everything else', () => {
   })
 
   it("other sessions keep their settings and prepared statements (psql SET, node-postgres named statements, psycopg2 PREPARE)", async () => {
-    const psqlSession = interactivePsql()
+    const psqlSession = interactivePsql(service.databaseUrl)
     const named = await sqlClient(service.databaseUrl)
     const script = `
 import sys, psycopg2

@@ -9,6 +9,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture } from './support/fixtures.ts'
 import { deviceRows, sqlClient, upload, addTestDevice } from './support/http.ts'
+import { interactivePsql } from './support/psql.ts'
 import { runToExit, startService, temporaryDir, type RunningService, type Finished } from './support/service.ts'
 import { dataRows, errorCode, message, wire, WireClient } from './support/wire-client.ts'
 
@@ -48,24 +49,6 @@ function psql(args: string[], input = '', url = service.databaseUrl): Promise<Fi
   const finished = runToExit(child)
   child.stdin.end(input)
   return finished
-}
-
-/** psql left running at its prompt (stdin kept open), as a person at a terminal leaves it. */
-function interactivePsql(url = service.databaseUrl) {
-  const child = spawn('psql', [url, '-X', '-q', '-A', '-t'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  const output = { stdout: '', stderr: '' }
-  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  return {
-    child,
-    output,
-    send: (line: string) => child.stdin.write(`${line}\n`),
-    async quit() {
-      if (child.exitCode === null) child.stdin.end('\\q\n')
-      return exited
-    },
-  }
 }
 
 const newDevice = () => addTestDevice(sql, 'sql-endpoint')
@@ -115,7 +98,7 @@ describe('logins: SCRAM-SHA-256, a password for postgres, roles with their own p
 describe('session isolation: no client changes another session, or ingest', () => {
   it('SETs and SET ROLE in psql stay in that psql session; uploads go on (they used to answer 503)', async () => {
     const device = await newDevice()
-    const session = interactivePsql()
+    const session = interactivePsql(service.databaseUrl)
     try {
       session.send("set default_transaction_read_only = on; set role telemetry_reader; set timezone = 'Asia/Tokyo';")
       session.send("select 'ready';")
@@ -182,7 +165,7 @@ describe('session isolation: no client changes another session, or ingest', () =
 
 describe('transactions', () => {
   it('ends psql idle in a transaction at the timeout although psql never reads (it used to hold everyone)', async () => {
-    const session = interactivePsql()
+    const session = interactivePsql(service.databaseUrl)
     try {
       session.send("begin; select 'in transaction';")
       await expect.poll(() => session.output.stdout, { timeout: 10_000 }).toMatch(/in transaction/)
@@ -379,7 +362,7 @@ describe('cancel', () => {
   }
 
   it("psql's Ctrl-C cancels its statement while it waits for its turn (57014)", async () => {
-    const session = interactivePsql()
+    const session = interactivePsql(service.databaseUrl)
     session.send("select 'connected';")
     await expect.poll(() => session.output.stdout, { timeout: 10_000 }).toMatch(/connected/)
     const release = await holdBackend()

@@ -20,9 +20,10 @@
 // with the client and runs it on PGlite's own blob path (src/db/embedded/copy-translation.ts).
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { SpanKind, trace } from '@opentelemetry/api'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
+import { inSpan } from '../telemetry/spans.ts'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
 import { transaction, withMeasuredClient, type Pool } from './pool.ts'
@@ -212,27 +213,15 @@ async function copyRows(client: pg.ClientBase, kind: SampleKind, uploads: readon
   })
 }
 
-const tracer = trace.getTracer('telemetry-store')
-
 /**
  * node-postgres' instrumentation makes no span for a COPY (pg-copy-streams drives the
  * connection itself), so the writer makes the one an upload's trace shows for each of its
  * statements, with the instrumentation's name and attributes, and, like it, only under a
  * span (an upload's).
  */
-async function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
+function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
   if (!trace.getActiveSpan()) return work()
-  return tracer.startActiveSpan('pg.query:COPY', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': sql } }, async (span) => {
-    try {
-      return await work()
-    } catch (error) {
-      span.recordException(error as Error)
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
-      throw error
-    } finally {
-      span.end()
-    }
-  })
+  return inSpan('pg.query:COPY', work, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': sql } })
 }
 
 function* messages(payload: Buffer): Generator<Buffer> {

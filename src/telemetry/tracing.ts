@@ -1,33 +1,10 @@
-// The spans of an upload below the HTTP server span: reading and decoding the body, and
+// What the spans of an upload record below the HTTP server span: reading and decoding the body, and
 // writing the samples (the pg spans of its queries nest under it). With tracing off they cost
 // a no-op span each.
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
+import { trace, type Attributes } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import type { BodyFormat, CountsByKind } from '../codec/index.ts'
-
-const tracer = trace.getTracer('telemetry-store')
-
-/**
- * Runs `work` inside a new span, child of the active one; a thrown error marks it failed.
- *
- * ```ts
- * const stored = await inSpan('upload.write', () => writeSamples(pool, deviceId, batch))
- * ```
- */
-export function inSpan<T>(name: string, work: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, async (span) => {
-    try {
-      return await work(span)
-    } catch (error) {
-      span.recordException(error as Error)
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
-      throw error
-    } finally {
-      span.end()
-    }
-  })
-}
 
 /** What the `upload.decode` span records of a body. */
 export function decodedUploadAttributes(format: BodyFormat, bytes: number, byKind: CountsByKind): Attributes {
