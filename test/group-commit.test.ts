@@ -32,7 +32,10 @@ afterAll(async () => {
 
 const newDevice = () => addTestDevice(sql, 'group-commit')
 
-const START_SECONDS = Date.UTC(2024, 5, 1) / 1000
+// An hour ago: newer than COMPRESS_ACCELERATION_AFTER, so the job runner's compression policy
+// leaves the chunks as they are and transactionsOf reads the rows' xmin where the writer put
+// them (a compressed chunk holds its rows elsewhere, with the compressing transaction's xmin).
+const START_SECONDS = Math.floor(Date.now() / 3_600_000) * 3600 - 3600
 
 /** A SampleCollection of `count` samples with ids from `firstId`, 20 ms apart. */
 function collection(firstId: number, count: number, kind: 'acceleration' | 'location' = 'acceleration', latitude = 48.85): Uint8Array {

@@ -67,11 +67,15 @@ export class BackendSessions {
   }
 
   /** Puts `session`'s state on the backend; call inside the scheduler, before its exchange. */
-  async enter(session: ClientSession): Promise<void> {
+  async enter(session: ClientSession, inFailedTransaction = false): Promise<void> {
     if (this.generation !== this.engine.generation) await this.reopened()
     if (this.loaded !== session) await this.leave()
     // Its own last exchange may have changed what its next one depends on (statement_timeout).
-    else if (!session.internal && session.touched && (await this.readBack(session)) === 'escaped') throw new Error('session ended: it left its login role')
+    // Not inside a failed transaction: nothing can be read there (25P02), nor has anything
+    // changed since the error; the read-back waits for the turn after its ROLLBACK.
+    else if (!session.internal && session.touched && !inFailedTransaction && (await this.readBack(session)) === 'escaped') {
+      throw new Error('session ended: it left its login role')
+    }
     const key = stateKey(session.loginRole, session.state)
     if (key !== this.loadedKey) {
       await run(this.engine, applyStateSql(session.loginRole, session.state, this.base))
