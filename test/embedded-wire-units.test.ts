@@ -3,6 +3,7 @@
 // translation. The real endpoint with real clients is embedded-sql-endpoint.test.ts.
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -176,6 +177,46 @@ describe('session scheduler with a fake backend', () => {
     await scheduler.submit(3, backend.task(3, 'I'))
     await new Promise((resolve) => setTimeout(resolve, 60))
     expect(idle).toEqual([3])
+  })
+
+  it('does not end an owner whose next exchange reached its socket while the process was held up', async () => {
+    // The owner's next statement arrives on its socket, where the wire server reads it and
+    // submits its exchange. The process is then held up (a long GC, the machine's other load)
+    // past the timeout: the expired timer runs before this turn's socket reads, so the
+    // statement, sent in time, is there unread when the idleness is judged.
+    const idle: number[] = []
+    const backend = fakeBackend()
+    const scheduler = new SessionScheduler({ idleInTransactionTimeoutMs: 200, onIdleInTransaction: (sessionId) => idle.push(sessionId) })
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve))
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+    const socket = await accepted
+    try {
+      let next: Promise<Uint8Array> | undefined
+      const submitted = new Promise<void>((resolve) =>
+        socket.once('data', () => {
+          next = scheduler.submit(3, backend.task(3, 'I'))
+          resolve()
+        }),
+      )
+      await scheduler.submit(3, backend.task(3, 'T'))
+      // The scheduler arms the idle timer on the turn after the exchange.
+      await new Promise((resolve) => setImmediate(resolve))
+      client.write('COMMIT')
+      const heldUntil = performance.now() + 400
+      while (performance.now() < heldUntil) {
+        // held up: nothing else runs
+      }
+      await submitted
+      await next
+      expect(idle).toEqual([])
+      expect(backend.ran).toEqual(['3T', '3I'])
+    } finally {
+      client.destroy()
+      socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
 

@@ -142,7 +142,13 @@ export class SessionScheduler {
   private armIdleTimer(owner: number): void {
     clearTimeout(this.idleTimer)
     this.idleTimer = setTimeout(() => {
-      if (this.owner === owner && !this.running) this.options.onIdleInTransaction(owner)
+      // Judged after this turn's socket reads (setImmediate runs after I/O), not at once: a
+      // timer runs before them, so when the process itself was held up past the timeout (a
+      // long GC, the machine's other load) the owner's next statement, sent in time, would
+      // still sit unread in its socket and a session that is not idle would be ended.
+      setImmediate(() => {
+        if (this.owner === owner && !this.running) this.options.onIdleInTransaction(owner)
+      })
     }, this.options.idleInTransactionTimeoutMs)
     this.idleTimer.unref()
   }
