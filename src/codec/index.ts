@@ -5,7 +5,7 @@ import { decodeJsonCollection, decodeJsonLines } from './json.ts'
 import type { SampleBatch } from './samples.ts'
 
 export { DecodeError, type DecodeErrorDetails } from './errors.ts'
-export { SAMPLE_KINDS, countsByKind, emptySampleBatch, type CountsByKind, type SampleBatch, type SampleKind } from './samples.ts'
+export { SAMPLE_KINDS, countsByKind, emptySampleBatch, timeSpan, type CountsByKind, type SampleBatch, type SampleKind } from './samples.ts'
 
 export const BODY_FORMATS = ['collection', 'delimited', 'json', 'ndjson'] as const
 export type BodyFormat = (typeof BODY_FORMATS)[number]

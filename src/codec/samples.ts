@@ -68,3 +68,19 @@ export function countsByKind(batch: SampleBatch): CountsByKind {
     other: batch.other.sampleIds.length,
   }
 }
+
+/**
+ * The positions of the earliest and the latest sample in `columns` (by seconds, then
+ * microseconds), or undefined when there are none: one scan, for the writer's time ranges and
+ * the ingest-lag metric alike.
+ */
+export function timeSpan({ seconds, micros }: SampleKeyColumns): { first: number; last: number } | undefined {
+  if (seconds.length === 0) return undefined
+  let first = 0
+  let last = 0
+  for (let i = 1; i < seconds.length; i++) {
+    if (seconds[i]! < seconds[first]! || (seconds[i] === seconds[first] && micros[i]! < micros[first]!)) first = i
+    if (seconds[i]! > seconds[last]! || (seconds[i] === seconds[last] && micros[i]! > micros[last]!)) last = i
+  }
+  return { first, last }
+}

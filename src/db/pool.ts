@@ -54,6 +54,16 @@ export function withMeasuredClient<T>(pool: Pool, operationName: string, work: (
   })
 }
 
+/**
+ * The SQLSTATE of an error the database answered with, or undefined for anything else (a
+ * socket's error code such as ECONNRESET, a driver's own error): what tells a refusal by the
+ * database from a connection that broke.
+ */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+}
+
 /** SQLSTATE or socket error code: the error.type of database metrics ('unknown' without one). */
 export function errorType(error: unknown): string {
   const code = (error as { code?: unknown }).code
@@ -103,8 +113,7 @@ export async function transaction<T>(client: pg.ClientBase, work: () => Promise<
   try {
     const result = await work()
     await client.query('commit').catch((error: unknown) => {
-      const answeredByServer = typeof (error as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code)
-      if (answeredByServer) throw error
+      if (sqlState(error)) throw error
       throw new CommitOutcomeUnknown(`the connection was lost during COMMIT: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
     })
     return result

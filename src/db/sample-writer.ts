@@ -26,7 +26,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { inSpan } from '../telemetry/spans.ts'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
-import { transaction, withMeasuredClient, type Pool } from './pool.ts'
+import { sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
 import { COPY_TARGETS, copyPayload } from './sample-copy.ts'
 import { recordUploads } from './upload-bookkeeping.ts'
 
@@ -171,7 +171,7 @@ async function storeUploadAlone(client: pg.ClientBase, upload: Upload): Promise<
     try {
       return { ok: true, value: await storeUpload(client, upload, copyRows) }
     } catch (error) {
-      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error
+      if (sqlState(error) !== UNIQUE_VIOLATION) throw error
       await client.query('rollback to savepoint upload')
       return { ok: true, value: await storeUpload(client, upload, insertRows) }
     }

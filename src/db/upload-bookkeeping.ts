@@ -7,7 +7,7 @@
 //
 //   await recordUploads(client, [{ deviceId, batch }])   // inside the uploads' transaction
 import type pg from 'pg'
-import { SAMPLE_KINDS, type SampleBatch } from '../codec/index.ts'
+import { SAMPLE_KINDS, timeSpan, type SampleBatch } from '../codec/index.ts'
 import type { SampleKeyColumns } from '../codec/samples.ts'
 
 export interface KindTimeRange {
@@ -37,20 +37,10 @@ export function kindTimeRanges(batch: SampleBatch): KindTimeRange[] {
   const ranges: KindTimeRange[] = []
   for (const kind of SAMPLE_KINDS) {
     const columns: SampleKeyColumns = batch[kind]
-    if (columns.seconds.length === 0) continue
-    let first = 0
-    let last = 0
-    for (let i = 1; i < columns.seconds.length; i++) {
-      if (isEarlier(columns, i, first)) first = i
-      if (isEarlier(columns, last, i)) last = i
-    }
-    ranges.push({ kind, first: timestampText(columns, first), last: timestampText(columns, last) })
+    const span = timeSpan(columns)
+    if (span) ranges.push({ kind, first: timestampText(columns, span.first), last: timestampText(columns, span.last) })
   }
   return ranges
-}
-
-function isEarlier({ seconds, micros }: SampleKeyColumns, a: number, b: number): boolean {
-  return seconds[a]! < seconds[b]! || (seconds[a] === seconds[b] && micros[a]! < micros[b]!)
 }
 
 function timestampText({ seconds, micros }: SampleKeyColumns, i: number): string {

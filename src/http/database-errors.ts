@@ -7,7 +7,7 @@
 //   says so, and that a retry is safe (what was stored comes back as duplicates);
 // - anything else (a constraint, a missing table, a bug): 500 with the request id that finds
 //   the logged cause. A retry would fail the same way, so the client must not be told to retry.
-import { CommitOutcomeUnknown } from '../db/pool.ts'
+import { CommitOutcomeUnknown, sqlState } from '../db/pool.ts'
 import { ApiError, databaseUnavailable } from './errors.ts'
 
 /**
@@ -40,11 +40,10 @@ const CONNECTION_ERROR_MESSAGES = [
 
 export function isTransientDatabaseError(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const state = sqlState(current)
+    if (state) return isTransientSqlState(state)
     const code = (current as { code?: unknown }).code
-    if (typeof code === 'string') {
-      if (/^[0-9A-Z]{5}$/.test(code)) return isTransientSqlState(code)
-      if (CONNECTION_ERROR_CODES.has(code)) return true
-    }
+    if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true
     if (CONNECTION_ERROR_MESSAGES.some((pattern) => pattern.test(current.message))) return true
   }
   return false

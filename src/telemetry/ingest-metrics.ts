@@ -2,7 +2,7 @@
 // the database, by reason when refused. No semantic convention exists for these, so they
 // carry the product's own `telemetry.` prefix.
 import type { Meter } from '@opentelemetry/api'
-import { SAMPLE_KINDS, type CountsByKind, type SampleBatch } from '../codec/index.ts'
+import { SAMPLE_KINDS, timeSpan, type CountsByKind, type SampleBatch } from '../codec/index.ts'
 
 export interface UploadOutcome {
   /** Body size as the client sent it. */
@@ -109,10 +109,9 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
       // otherwise cost a million histogram updates. The newest sample says how fresh the data
       // is when it lands, which is what a dashboard of "now" depends on.
       for (const kind of SAMPLE_KINDS) {
-        const { seconds } = batch[kind]
-        if (seconds.length === 0) continue
-        let newest = -Infinity
-        for (const second of seconds) if (second > newest) newest = second
+        const span = timeSpan(batch[kind])
+        if (!span) continue
+        const newest = batch[kind].seconds[span.last]!
         // A clock ahead of ours (a sample "from the future") counts as no lag at all.
         ingestLag.record(Math.max(0, nowMs / 1000 - newest), { kind })
       }
