@@ -5,6 +5,8 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { EngineThread } from '../src/db/embedded/engine.ts'
+import { simpleQuery } from '../src/db/embedded/wire-protocol.ts'
 import { healthRoutes } from '../src/http/health-routes.ts'
 import { sqlClient, upload, type Answer } from './support/http.ts'
 import { runToExit, spawnTs, startService, temporaryDir } from './support/service.ts'
@@ -180,5 +182,37 @@ describe('/healthz and /readyz of a failed engine', () => {
       expect(await response.json()).toEqual({ error: { code: 'database_failed', message: failure.message } })
     }
     expect((await healthRoutes(untouchable, 1).request('/healthz')).status).toBe(200)
+  })
+})
+
+// Found in CI: a service refused at start (a setting checked after the database opened) closed
+// the engine while its wire server still ran a departed connection's clean-up, and the engine,
+// asked after PGlite's close, trapped ("null function or function signature mismatch"): the
+// process then blamed the database instead of the setting, 4 runs in 15.
+describe('closing the embedded engine', () => {
+  it('answers what was asked before close, refuses what comes after, and never traps', async () => {
+    const dataDir = temporaryDir()
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+    const open = () => EngineThread.start({ dataDir, pgdataDir: path.join(dataDir, 'pgdata'), fsync: true })
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')
+
+    const engine = await open()
+    await engine.execProtocolRaw(simpleQuery('create table kept (n int)'))
+    const before = engine.execProtocolRaw(simpleQuery('insert into kept select generate_series(1, 1000)'))
+    const closed = engine.close()
+    // The next turn of the event loop, as the wire server's clean-up of a closed socket came.
+    await new Promise((resolve) => setImmediate(resolve))
+    const after = expect(engine.execProtocolRaw(simpleQuery('select 1'))).rejects.toThrow('the embedded database is closed')
+    expect(text(await before)).toContain('INSERT 0 1000')
+    await after
+    await closed
+    expect(engine.health.failure).toBeUndefined()
+
+    const reopened = await open()
+    try {
+      expect(text(await reopened.execProtocolRaw(simpleQuery('select count(*) from kept')))).toContain('1000')
+    } finally {
+      await reopened.close()
+    }
   })
 })

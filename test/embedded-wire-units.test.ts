@@ -168,6 +168,29 @@ describe('session scheduler with a fake backend', () => {
     expect(scheduler.runningSession).toBeUndefined()
   })
 
+  it('stops only once the running exchange has ended, drops the queued ones and refuses later ones', async () => {
+    const scheduler = new SessionScheduler(options)
+    const events: string[] = []
+    let finishRunning!: () => void
+    const running = scheduler.submit(1, async () => {
+      events.push('running')
+      await new Promise<void>((resolve) => (finishRunning = resolve))
+      events.push('ran')
+      return readyForQuery('I')
+    })
+    const queued = expect(scheduler.submit(2, async () => readyForQuery('I'))).rejects.toThrow('database is shutting down')
+    await expect.poll(() => events).toEqual(['running'])
+    const stopped = scheduler.stop().then(() => events.push('stopped'))
+    await queued
+    await expect(scheduler.submit(3, async () => readyForQuery('I'))).rejects.toThrow('database is shutting down')
+    expect(events).toEqual(['running'])
+    finishRunning()
+    await stopped
+    await running
+    // The engine may close now: nothing ran after the exchange that was running.
+    expect(events).toEqual(['running', 'ran', 'stopped'])
+  })
+
   it('reports an owner idle in its transaction, and not one that ended it', async () => {
     const idle: number[] = []
     const backend = fakeBackend()

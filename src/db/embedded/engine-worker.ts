@@ -45,7 +45,10 @@ try {
 const health = guardEngine(db, files, options.dataDir)
 void health.failed.then((failure) => post({ kind: 'failed', message: failure.message, reason: failure.reason }))
 
-port.on('message', (request: EngineRequest) => void answer(request))
+// One request at a time, in the order sent: an exchange waits on its file syncs after the
+// engine has run it, and the next request (a close above all) must not meet it half way.
+let turn = Promise.resolve()
+port.on('message', (request: EngineRequest) => (turn = turn.then(() => answer(request))))
 post({ kind: 'ready' })
 
 async function answer(request: EngineRequest): Promise<void> {

@@ -77,7 +77,8 @@ export class EngineThread implements Engine {
   private nextCallId = 1
   /** Settles when a reopening is over; calls wait on it. */
   private reopening: Promise<void> | undefined
-  private closed = false
+  /** Set as close() begins: from then on no call is sent (one sent after PGlite's close traps it). */
+  private closing: Promise<void> | undefined
   private failure: EmbeddedEngineFailure | undefined
   private reportFailure!: (failure: EmbeddedEngineFailure) => void
   readonly health: EngineHealth
@@ -126,7 +127,7 @@ export class EngineThread implements Engine {
   }
 
   interrupt(reason: InterruptReason): void {
-    if (this.failure || this.closed) return
+    if (this.failure || this.closing) return
     const interrupted = new EngineInterrupted(reason)
     for (const call of this.calls.values()) call.reject(interrupted)
     this.calls.clear()
@@ -145,18 +146,24 @@ export class EngineThread implements Engine {
       .finally(() => (this.reopening = undefined))
   }
 
-  async close(): Promise<void> {
-    await this.reopening
-    if (this.closed) return
-    if (!this.failure) await this.call({ kind: 'close', id: 0 }).catch(() => undefined)
-    this.closed = true
-    await this.worker.terminate()
+  /** Calls already made are answered first (the thread takes requests in order); later ones are refused. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.reopening
+      if (!this.failure) await this.send({ kind: 'close', id: 0 }).catch(() => undefined)
+      await this.worker.terminate()
+    })()
+    return this.closing
   }
 
   /** Sends a request and waits for its result; undefined when the engine failed meanwhile. */
   private call(request: EngineRequest, transfer: ArrayBuffer[] = []): Promise<Result | undefined> {
+    if (this.closing) return Promise.reject(new Error('the embedded database is closed'))
+    return this.send(request, transfer)
+  }
+
+  private send(request: EngineRequest, transfer: ArrayBuffer[] = []): Promise<Result | undefined> {
     if (this.failure) return Promise.resolve(undefined)
-    if (this.closed) return Promise.reject(new Error('the embedded database is closed'))
     const id = this.nextCallId++
     return new Promise((resolve, reject) => {
       // Registered at once, also while the engine reopens: an interrupt then fails it too.
@@ -219,7 +226,7 @@ export class EngineThread implements Engine {
       worker.on('exit', (code) => {
         if (!ready) reject(new Error(`the embedded database's thread exited with code ${code} while opening`))
         // A thread that ends by itself (not terminated by a cancel or close) took the engine with it.
-        else if (worker === this.worker && !this.closed && !this.reopening) {
+        else if (worker === this.worker && !this.closing && !this.reopening) {
           this.fail(new EmbeddedEngineFailure(`embedded database failed: its thread exited with code ${code}`, 'engine_fault', undefined))
         }
       })

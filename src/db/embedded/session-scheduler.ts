@@ -40,7 +40,10 @@ export class SessionScheduler {
   private readonly queue: Work[] = []
   /** The session whose transaction is open, if any. */
   private owner: number | undefined
-  private running = false
+  /** The loop that runs queued exchanges, while there are any. */
+  private draining: Promise<void> | undefined
+  /** After stop(): nothing more runs. */
+  private stopped = false
   /** The session whose exchange runs on the backend now. */
   private current: number | undefined
   private idleTimer: NodeJS.Timeout | undefined
@@ -49,9 +52,10 @@ export class SessionScheduler {
 
   /** Runs one exchange of a session when its turn comes. */
   submit(sessionId: number, task: Task): Promise<Uint8Array> {
+    if (this.stopped) return Promise.reject(new Error('database is shutting down'))
     return new Promise((resolve, reject) => {
       this.queue.push({ sessionId, task, resolve, reject })
-      void this.pump()
+      this.pump()
     })
   }
 
@@ -84,29 +88,38 @@ export class SessionScheduler {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (this.queue[i]!.sessionId === sessionId) this.queue.splice(i, 1)[0]!.reject(new Error('session closed'))
     }
-    if (this.owner !== sessionId) return
+    // Stopped: the engine closes next, and a transaction left open ends with it.
+    if (this.owner !== sessionId || this.stopped) return
     await new Promise<void>((resolve) => {
       // At the front: the owner's turn is next anyway, and nobody else may run before it.
       this.queue.unshift({ sessionId, task: rollback, resolve: () => resolve(), reject: () => resolve() })
-      void this.pump()
+      this.pump()
     })
     // Whatever the rollback answered, the departed session owns nothing any more.
     if (this.owner === sessionId) this.owner = undefined
-    void this.pump()
+    this.pump()
   }
 
   get waiting(): number {
     return this.queue.length
   }
 
-  stop(): void {
+  /**
+   * Refuses new work, drops what waits, and resolves once the exchange running now has ended:
+   * the engine may be closed then, and no exchange meets it closing (which traps PGlite).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true
     clearTimeout(this.idleTimer)
     for (const work of this.queue.splice(0)) work.reject(new Error('database is shutting down'))
+    await this.draining
   }
 
-  private async pump(): Promise<void> {
-    if (this.running) return
-    this.running = true
+  private pump(): void {
+    this.draining ??= this.drain()
+  }
+
+  private async drain(): Promise<void> {
     try {
       for (;;) {
         // Before the next exchange, let the event loop read sockets: a CancelRequest for
@@ -128,9 +141,10 @@ export class SessionScheduler {
           this.current = undefined
         }
       }
-      if (this.owner !== undefined) this.armIdleTimer(this.owner)
+      if (this.owner !== undefined && !this.stopped) this.armIdleTimer(this.owner)
     } finally {
-      this.running = false
+      // Set at once when the queue is found empty: a submit after it starts a new loop.
+      this.draining = undefined
     }
   }
 
@@ -147,7 +161,7 @@ export class SessionScheduler {
       // long GC, the machine's other load) the owner's next statement, sent in time, would
       // still sit unread in its socket and a session that is not idle would be ended.
       setImmediate(() => {
-        if (this.owner === owner && !this.running) this.options.onIdleInTransaction(owner)
+        if (this.owner === owner && !this.draining) this.options.onIdleInTransaction(owner)
       })
     }, this.options.idleInTransactionTimeoutMs)
     this.idleTimer.unref()

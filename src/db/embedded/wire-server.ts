@@ -63,6 +63,7 @@ export interface WireServer {
   port: number
   /** Connections currently open (psql, Grafana, the service's own pool). */
   readonly connections: number
+  /** Closes every connection; resolves once no exchange runs on the engine any more. */
   close(): Promise<void>
 }
 
@@ -539,7 +540,7 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const socket of sockets) socket.destroy()
       await closed
-      scheduler.stop()
+      await scheduler.stop()
     },
   }
 }
