@@ -31,6 +31,12 @@ export interface Config {
   /** Counted after gunzip, so a small gzip bomb cannot expand past it. */
   maxBodyBytes: number
   dbPoolSize: number
+  /**
+   * Group commits written at once (src/db/sample-writer.ts), each on a connection of its own.
+   * Default: 1 on the embedded database, which runs one transaction at a time anyway; 2 on a
+   * server, whose backends write on cores of their own.
+   */
+  writeGroupsInFlight: number
   /** How long one database connection attempt may take before the upload answers 503. */
   dbConnectTimeoutMs: number
   /** Seconds a client is told to wait (Retry-After) when the database is unavailable. */
@@ -155,6 +161,7 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
     embeddedMaxMessageBytes: integer(env, 'EMBEDDED_PG_MAX_MESSAGE_BYTES', 64 * MiB, { min: 64 * 1024, max: 1024 * MiB }),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 64 * MiB, { min: 1024 }),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 8, { min: 1, max: 1000 }),
+    writeGroupsInFlight: integer(env, 'WRITE_GROUPS_IN_FLIGHT', defaultWriteGroupsInFlight(databaseUrl), { min: 1, max: 64 }),
     dbConnectTimeoutMs: duration(env, 'DB_CONNECT_TIMEOUT', 5_000),
     retryAfterSeconds: integer(env, 'RETRY_AFTER_SECONDS', 5, { min: 1, max: 3600 }),
     shutdownTimeoutMs: duration(env, 'SHUTDOWN_TIMEOUT', 10_000),
@@ -190,11 +197,21 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   if (!config.databaseUrl && !isLoopback(config.embeddedPgHost) && !config.embeddedPgPassword) {
     throw new ConfigError(`EMBEDDED_PG_HOST=${config.embeddedPgHost} listens beyond loopback: set EMBEDDED_PG_PASSWORD to the password SQL clients must give, or keep the default 127.0.0.1`)
   }
+  // Each group holds a connection, and one more while the next starts beside its commit; the
+  // device lookups and the job runner need theirs.
+  if (config.writeGroupsInFlight + 2 > config.dbPoolSize) {
+    throw new ConfigError(`WRITE_GROUPS_IN_FLIGHT (${config.writeGroupsInFlight}) needs DB_POOL_SIZE of at least ${config.writeGroupsInFlight + 2}, not ${config.dbPoolSize}`)
+  }
   // An upload larger than the bucket could never pass the rate limit, however long it waited.
   if (config.rateLimitBurstSamples < config.maxSamplesPerUpload) {
     throw new ConfigError(`RATE_LIMIT_BURST (${config.rateLimitBurstSamples}) must be at least MAX_SAMPLES_PER_UPLOAD (${config.maxSamplesPerUpload})`)
   }
   return config
+}
+
+/** WRITE_GROUPS_IN_FLIGHT's default: the embedded engine runs one transaction at a time; a server runs two groups' COPYs at once. */
+export function defaultWriteGroupsInFlight(databaseUrl: string | undefined): number {
+  return databaseUrl ? 2 : 1
 }
 
 /** What the upload client (`npm run send`) reads from the environment. */

@@ -42,7 +42,7 @@ async function serveUntilSignal(config: Config, logger: Logger, database: Databa
   // itself and counts the runs; a server runs them and keeps the counts in job_stats.
   if (!database.embedded) telemetry.observeTimescaleJobStats(database.pool)
   const timescaleJobs = database.embedded ? startJobRunner(database.pool, logger, { onJobRun: telemetry.timescaleJobRunCounter() }) : undefined
-  const app = createApp({ ...config, ...ingestStore(database.pool), logger, telemetry, engineFailure: () => database.embedded?.health.failure })
+  const app = createApp({ ...config, ...ingestStore(database.pool, config.writeGroupsInFlight), logger, telemetry, engineFailure: () => database.embedded?.health.failure })
   const server = serve({
     fetch: app.fetch,
     port: config.port,

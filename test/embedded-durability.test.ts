@@ -63,7 +63,7 @@ describe('the file system layer syncs every commit before it is answered', () =>
     const { token } = await addDevice(pool, 'phone')
     const meter = metrics.getMeter('test') // no provider: measures nothing, as the app expects a meter
     const app = createApp({
-      ...ingestStore(pool),
+      ...ingestStore(pool, 1),
       logger,
       telemetry: { httpMiddleware: httpServerMetrics(meter), ...ingestMetrics(meter) },
       maxBodyBytes: 1 << 20,

@@ -1,10 +1,13 @@
 // The group-commit queue on its own (src/db/group-commit.ts), with a runGroup the test holds
 // open: who goes in which group, the group limits, and how each item is settled.
 import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.ts'
 import { createGroupCommit, type Settled } from '../src/db/group-commit.ts'
 
 interface HeldGroup {
   items: number[]
+  /** Says only the group's commit is left. */
+  committing(): void
   finish(results?: Array<Settled<string>>): void
   fail(error: Error): void
 }
@@ -20,10 +23,11 @@ function heldQueue(limits: { maxItemsPerGroup?: number; maxWeightPerGroup?: numb
     maxItemsPerGroup: limits.maxItemsPerGroup ?? 100,
     maxWeightPerGroup: limits.maxWeightPerGroup ?? 1_000_000,
     weight: (item) => item,
-    runGroup: (items) =>
+    runGroup: (items, committing) =>
       new Promise((resolve, reject) => {
         groups.push({
           items,
+          committing,
           finish: (results) => resolve(results ?? items.map((item) => ({ ok: true, value: `stored ${item}` }))),
           fail: reject,
         })
@@ -82,5 +86,43 @@ describe('group commit queue', () => {
     const broken = new Error('connection lost')
     groups[3]!.fail(broken)
     for (const item of lost) await expect(item).rejects.toBe(broken)
+  })
+
+  it('starts the next group once the running one has only its commit left, and settles each item with its own group', async () => {
+    const { queue, groups } = heldQueue()
+    const first = queue.submit(1)
+    const second = queue.submit(2)
+    expect(groups.map((group) => group.items)).toEqual([[1]])
+    groups[0]!.committing()
+    expect(groups.map((group) => group.items)).toEqual([[1], [2]])
+    // Said twice (and then finished): still one group less in flight, not two.
+    groups[0]!.committing()
+    const third = queue.submit(3)
+    const fourth = queue.submit(4)
+    expect(groups).toHaveLength(2)
+
+    let firstSettled = false
+    void first.then(() => (firstSettled = true))
+    groups[1]!.finish()
+    expect(await second).toBe('stored 2')
+    expect(firstSettled).toBe(false)
+    await turn()
+    expect(groups.map((group) => group.items)).toEqual([[1], [2], [3, 4]])
+    groups[0]!.finish()
+    expect(await first).toBe('stored 1')
+    await turn()
+    expect(groups).toHaveLength(3)
+    groups[2]!.finish()
+    expect(await Promise.all([third, fourth])).toEqual(['stored 3', 'stored 4'])
+  })
+})
+
+describe('WRITE_GROUPS_IN_FLIGHT', () => {
+  it('is 1 on the embedded database and 2 on a server unless set, and needs two more pool connections than groups', () => {
+    expect(loadConfig({}).writeGroupsInFlight).toBe(1)
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/telemetry' }).writeGroupsInFlight).toBe(2)
+    expect(loadConfig({ WRITE_GROUPS_IN_FLIGHT: '4' }).writeGroupsInFlight).toBe(4)
+    expect(() => loadConfig({ WRITE_GROUPS_IN_FLIGHT: '7' })).toThrow(new ConfigError('WRITE_GROUPS_IN_FLIGHT (7) needs DB_POOL_SIZE of at least 9, not 8'))
+    expect(() => loadConfig({ WRITE_GROUPS_IN_FLIGHT: '0' })).toThrow(ConfigError)
   })
 })

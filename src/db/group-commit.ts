@@ -5,19 +5,22 @@
 // the time the running group takes, the moment when the writes have to wait anyway.
 //
 // `runGroup` gets the items of one group and settles each one on its own (one bad upload
-// fails alone); when it throws, every item of the group fails with that error.
+// fails alone); when it throws, every item of the group fails with that error. It may call
+// `committing()` once only its commit is left: the group then stops counting as in flight and
+// the next one may start (its work queues behind the commit rather than behind a round trip).
+// Every item is still settled only when its own group has settled.
 
 export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown }
 
 export interface GroupCommitOptions<T, R> {
-  /** Groups running at once (each on its own connection). */
+  /** Groups running at once (each on its own connection), not counting those left with only their commit. */
   maxGroupsInFlight: number
   /** At most this many items in one group. */
   maxItemsPerGroup: number
   /** At most this much weight (samples) in one group; a single heavier item still goes alone. */
   maxWeightPerGroup: number
   weight(item: T): number
-  runGroup(items: T[]): Promise<Array<Settled<R>>>
+  runGroup(items: T[], committing: () => void): Promise<Array<Settled<R>>>
 }
 
 interface Pending<T, R> {
@@ -52,9 +55,9 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
     return group
   }
 
-  async function run(group: Array<Pending<T, R>>): Promise<void> {
+  async function run(group: Array<Pending<T, R>>, committing: () => void): Promise<void> {
     try {
-      const results = await options.runGroup(group.map((pending) => pending.item))
+      const results = await options.runGroup(group.map((pending) => pending.item), committing)
       group.forEach((pending, index) => {
         const result = results[index]!
         if (result.ok) pending.resolve(result.value)
@@ -68,10 +71,14 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
   function startGroups(): void {
     while (inFlight < options.maxGroupsInFlight && queue.length > 0) {
       inFlight++
-      void run(takeGroup()).finally(() => {
+      let counted = true
+      const leave = (): void => {
+        if (!counted) return
+        counted = false
         inFlight--
         startGroups()
-      })
+      }
+      void run(takeGroup(), leave).finally(leave)
     }
   }
 

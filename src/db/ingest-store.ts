@@ -4,7 +4,7 @@
 import type { CountsByKind, SampleBatch } from '../codec/index.ts'
 import { findDeviceByToken, type Device } from './devices.ts'
 import type { Pool } from './pool.ts'
-import { writeSamples } from './sample-writer.ts'
+import { sampleWriter } from './sample-writer.ts'
 
 export interface IngestStore {
   /** The device a bearer token belongs to; undefined for an unknown or revoked token. */
@@ -15,10 +15,12 @@ export interface IngestStore {
   ping(): Promise<void>
 }
 
-export function ingestStore(pool: Pool): IngestStore {
+/** `writeGroupsInFlight`: WRITE_GROUPS_IN_FLIGHT (config.ts). */
+export function ingestStore(pool: Pool, writeGroupsInFlight: number): IngestStore {
+  const writer = sampleWriter(pool, writeGroupsInFlight)
   return {
     findDevice: (token) => findDeviceByToken(pool, token),
-    writeSamples: (deviceId, batch) => writeSamples(pool, deviceId, batch),
+    writeSamples: (deviceId, batch) => writer.submit({ deviceId, batch }),
     ping: async () => {
       await pool.query('select 1')
     },

@@ -7,11 +7,12 @@
 // Group commit (group-commit.ts): concurrent uploads share one transaction and its commit, so
 // many small uploads pay for one commit (and, with durable commits, one sync) instead of one
 // each. A group first goes in straight: the rows of all its uploads together, one COPY per
-// kind (the common case: new samples, no savepoints, as cheap per sample as one large
-// upload). If anything fails, that transaction is rolled back and the group goes again one
-// upload at a time, each under its own savepoint (storeUploadAlone), so a bad upload is taken
-// back alone and the others are committed. Every answer waits for the shared commit: 200
-// still means all of the upload is committed, anything else none.
+// kind, then their bookkeeping in one simple query with the COMMIT, all queued on the
+// connection at once (queuedTransaction: the common case, new samples, no savepoints, as cheap
+// per sample as one large upload). If anything fails, that transaction is rolled back and the
+// group goes again one upload at a time, each under its own savepoint (storeUploadAlone), so a
+// bad upload is taken back alone and the others are committed. Every answer waits for the
+// shared commit: 200 still means all of the upload is committed, anything else none.
 //
 // Statement shape, by measurement (npm run bench, docs/performance.md): binary COPY beat the
 // plain INSERT ... unnest; for the ON CONFLICT path, unnest of one array per column beat a
@@ -26,9 +27,9 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { inSpan } from '../telemetry/spans.ts'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
-import { sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
+import { queuedTransaction, sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
 import { COPY_TARGETS, copyPayload } from './sample-copy.ts'
-import { recordUploads } from './upload-bookkeeping.ts'
+import { recordUploads, recordUploadsStatement } from './upload-bookkeeping.ts'
 
 // The sample time arrives as whole seconds + microseconds: to_timestamp is exact for whole
 // seconds, and the microseconds are added as an interval, so no precision is lost to floats.
@@ -93,12 +94,13 @@ export interface Upload {
   batch: SampleBatch
 }
 
-// One group at a time: while it runs, the next one gathers everything that arrives. The
-// embedded engine runs one transaction at a time anyway; a second group in flight there only
-// took a connection to wait with, and split the queue into a group of one beside a group of
-// all the rest (seen in npm run bench). On a server the one group's statements are large
-// enough to keep its backend busy while the service decodes the next uploads.
-const MAX_GROUPS_IN_FLIGHT = 1
+// WRITE_GROUPS_IN_FLIGHT (config.ts) groups write at once, and the next one starts as soon as
+// a group has only its COMMIT left: on a server it writes beside that commit on a connection of
+// its own; on the embedded engine (one group in flight, one transaction at a time) its first
+// statement waits in the engine's queue and runs the moment the commit is done, instead of
+// after a round trip through this process. Meanwhile the next group gathers everything that
+// arrives.
+
 // Each upload of a group that needs savepoints takes a subtransaction; PostgreSQL caches 64
 // subtransaction ids per backend before other sessions' snapshots must look them up on disk.
 const MAX_UPLOADS_PER_GROUP = 48
@@ -112,29 +114,41 @@ const COPY_MESSAGE_BYTES = 1024 * 1024
 const writers = new WeakMap<Pool, GroupCommit<Upload, CountsByKind>>()
 
 /**
+ * The pool's writer, with `groupsInFlight` groups written at once (WRITE_GROUPS_IN_FLIGHT);
+ * made once per pool, on its first use.
+ */
+export function sampleWriter(pool: Pool, groupsInFlight = 1): GroupCommit<Upload, CountsByKind> {
+  let writer = writers.get(pool)
+  if (!writer) {
+    writer = createGroupCommit<Upload, CountsByKind>({
+      maxGroupsInFlight: groupsInFlight,
+      maxItemsPerGroup: MAX_UPLOADS_PER_GROUP,
+      maxWeightPerGroup: MAX_SAMPLES_PER_GROUP,
+      weight: (upload) => upload.batch.count,
+      runGroup: (uploads, committing) => writeGroup(pool, uploads, committing),
+    })
+    writers.set(pool, writer)
+  }
+  return writer
+}
+
+/**
  * Stores a whole upload for one device, or nothing; returns the rows inserted per kind once
  * they are committed (together with the other uploads of its group).
  */
 export function writeSamples(pool: Pool, deviceId: number, batch: SampleBatch): Promise<CountsByKind> {
-  let writer = writers.get(pool)
-  if (!writer) {
-    writer = createGroupCommit<Upload, CountsByKind>({
-      maxGroupsInFlight: MAX_GROUPS_IN_FLIGHT,
-      maxItemsPerGroup: MAX_UPLOADS_PER_GROUP,
-      maxWeightPerGroup: MAX_SAMPLES_PER_GROUP,
-      weight: (upload) => upload.batch.count,
-      runGroup: (uploads) => writeGroup(pool, uploads),
-    })
-    writers.set(pool, writer)
-  }
-  return writer.submit({ deviceId, batch })
+  return sampleWriter(pool).submit({ deviceId, batch })
 }
 
-/** One transaction for all `uploads`; each settles on its own. */
-export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
+/**
+ * One transaction for all `uploads`; each settles on its own. `committing` is called when the
+ * group has only its COMMIT left (the next group may start).
+ */
+export async function writeGroup(pool: Pool, uploads: readonly Upload[], committing: () => void = () => undefined): Promise<Array<Settled<CountsByKind>>> {
   return withMeasuredClient(pool, 'BATCH INSERT', async (client) => {
     try {
-      return await transaction(client, () => storeTogether(client, uploads))
+      await storeTogether(client, uploads, committing)
+      return uploads.map(({ batch }) => ({ ok: true, value: countsByKind(batch) }))
     } catch {
       // Which upload failed, and whether it only repeats samples already stored (a retry:
       // not an error, its duplicates are counted), is what the second pass finds out.
@@ -148,16 +162,14 @@ export async function writeGroup(pool: Pool, uploads: readonly Upload[]): Promis
 }
 
 /**
- * All uploads' new samples at once, one COPY per kind. COPY fails when any row is already
- * stored, so success means every row of every upload went in. Anything else an upload writes
- * (as storeUpload does alone) is written here for all of them at once, after the samples.
+ * All uploads' new samples at once, one COPY per kind, in one transaction whose statements are
+ * all queued at once. COPY fails when any row is already stored, so success means every row of
+ * every upload went in. Anything else an upload writes (as storeUpload does alone) is written
+ * here for all of them at once, after the samples, in one simple query with the COMMIT.
  */
-async function storeTogether(client: pg.ClientBase, uploads: readonly Upload[]): Promise<Array<Settled<CountsByKind>>> {
-  for (const kind of KINDS) {
-    if (uploads.some(({ batch }) => batch[kind].sampleIds.length > 0)) await copyRows(client, kind, uploads)
-  }
-  await recordUploads(client, uploads)
-  return uploads.map(({ batch }) => ({ ok: true, value: countsByKind(batch) }))
+function storeTogether(client: pg.ClientBase, uploads: readonly Upload[], committing: () => void): Promise<void> {
+  const kinds = KINDS.filter((kind) => uploads.some(({ batch }) => batch[kind].sampleIds.length > 0))
+  return queuedTransaction(client, () => kinds.map((kind) => copyRows(client, kind, uploads)), recordUploadsStatement(uploads), committing)
 }
 
 /**
@@ -217,7 +229,8 @@ async function copyRows(client: pg.ClientBase, kind: SampleKind, uploads: readon
  * node-postgres' instrumentation makes no span for a COPY (pg-copy-streams drives the
  * connection itself), so the writer makes the one an upload's trace shows for each of its
  * statements, with the instrumentation's name and attributes, and, like it, only under a
- * span (an upload's).
+ * span (an upload's). In a group's queued transaction the span starts when the COPY is
+ * queued, as node-postgres' own spans of queued queries do.
  */
 function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
   if (!trace.getActiveSpan()) return work()

@@ -6,7 +6,7 @@
 // aggregates must be refreshed over (aggregate_backfill_ranges, sql/021).
 //
 //   await recordUploads(client, [{ deviceId, batch }])   // inside the uploads' transaction
-import type pg from 'pg'
+import pg from 'pg'
 import { SAMPLE_KINDS, timeSpan, type SampleBatch } from '../codec/index.ts'
 import type { SampleKeyColumns } from '../codec/samples.ts'
 
@@ -17,19 +17,25 @@ export interface KindTimeRange {
   last: string
 }
 
+type Uploads = ReadonlyArray<{ deviceId: number; batch: SampleBatch }>
+
+/** Notes the uploads' per-kind time ranges, in the transaction open on `client`. */
+export async function recordUploads(client: Pick<pg.ClientBase, 'query'>, uploads: Uploads): Promise<void> {
+  const statement = recordUploadsStatement(uploads)
+  if (statement) await client.query(statement)
+}
+
 /**
- * Notes the uploads' per-kind time ranges: one statement for all of them, whatever the number
- * of uploads (a group commit's) and kinds.
+ * The one statement that notes the uploads' per-kind time ranges, whatever the number of
+ * uploads (a group commit's) and kinds; undefined when they hold no samples. Its arrays are
+ * written into the SQL text (escaped as literals), not sent as parameters: a statement without
+ * parameters can share a simple query with the COMMIT (queuedTransaction).
  */
-export async function recordUploads(client: Pick<pg.ClientBase, 'query'>, uploads: ReadonlyArray<{ deviceId: number; batch: SampleBatch }>): Promise<void> {
+export function recordUploadsStatement(uploads: Uploads): string | undefined {
   const rows = uploads.flatMap(({ deviceId, batch }) => kindTimeRanges(batch).map((range) => ({ deviceId, ...range })))
-  if (rows.length === 0) return
-  await client.query('select record_upload($1::int[], $2::text[], $3::timestamptz[], $4::timestamptz[])', [
-    rows.map((row) => row.deviceId),
-    rows.map((row) => row.kind),
-    rows.map((row) => row.first),
-    rows.map((row) => row.last),
-  ])
+  if (rows.length === 0) return undefined
+  const array = (values: ReadonlyArray<string | number>, type: string) => `${pg.escapeLiteral(`{${values.join(',')}}`)}::${type}[]`
+  return `select record_upload(${array(rows.map((row) => row.deviceId), 'int')}, ${array(rows.map((row) => row.kind), 'text')}, ${array(rows.map((row) => row.first), 'timestamptz')}, ${array(rows.map((row) => row.last), 'timestamptz')})`
 }
 
 /** The first and last sample time of each kind present in the batch. */

@@ -8,6 +8,8 @@ import { startEmbeddedDatabase } from '../../src/db/embedded/index.ts'
 import { migrate } from '../../src/db/migrate.ts'
 import { RAW_HYPERTABLES } from '../../src/db/policies.ts'
 import { createPool, type Pool } from '../../src/db/pool.ts'
+import { sampleWriter } from '../../src/db/sample-writer.ts'
+import { defaultWriteGroupsInFlight } from '../../src/config.ts'
 
 export interface BenchDatabase {
   /** `embedded` (PGlite in this process) or `server` (--database-url). */
@@ -46,6 +48,8 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
 }
 
 function benchDatabase(kind: BenchDatabase['kind'], url: string, pool: Pool, pglite: Engine | undefined, close: () => Promise<void>): BenchDatabase {
+  // The writer phases write as the service does by default on this kind of database.
+  sampleWriter(pool, defaultWriteGroupsInFlight(kind === 'server' ? url : undefined))
   return {
     kind,
     url,
