@@ -154,6 +154,31 @@ describe('errors: a clear JSON answer, and nothing stored', () => {
     expect(await deviceRows(sql, device.id)).toEqual([])
   })
 
+  // A body sent without Content-Length (chunked) is judged as its bytes arrive, not on a header.
+  it.each([
+    ['over MAX_BODY_BYTES is refused with 413, nothing stored', MAX_BODY_BYTES + 1, 413],
+    ['within MAX_BODY_BYTES is read whole (and, being zeros, refused as malformed)', 64 * 1024, 400],
+  ])('a chunked body %s', async (_, size, status) => {
+    const device = await newDevice()
+    const pieces = Array.from({ length: Math.ceil(size / 16_384) }, (__, i) => new Uint8Array(Math.min(16_384, size - i * 16_384)))
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const piece = pieces.shift()
+        if (piece) controller.enqueue(piece)
+        else controller.close()
+      },
+    })
+    const answer = await fetch(`${service.baseUrl}/v1/samples`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${device.token}`, 'content-type': 'application/x-protobuf' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
+    expect(answer.status).toBe(status)
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe(status === 413 ? 'payload_too_large' : 'malformed_body')
+    expect(await deviceRows(sql, device.id)).toEqual([])
+  })
+
   it('the process survives all of it and still takes uploads', async () => {
     const device = await newDevice()
     expect((await upload(service.baseUrl, fixture('collection.bin'), { contentType: 'application/x-protobuf', token: device.token })).status).toBe(200)

@@ -1,6 +1,5 @@
 // The HTTP surface of the service, as a Hono app (served by @hono/node-server in main.ts).
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { Config } from '../config.ts'
 import type { IngestStore } from '../db/ingest-store.ts'
@@ -12,6 +11,7 @@ import { authFailureLimit } from './auth-failure-limit.ts'
 import { cachedDeviceLookup } from './device-cache.ts'
 import { ApiError, errorResponse } from './errors.ts'
 import { healthRoutes, type EngineFailure } from './health-routes.ts'
+import { rawBodyLimit } from './body-limit.ts'
 import { payloadTooLarge } from './upload-body.ts'
 import { observeUploads, type UploadVariables } from './upload-observer.ts'
 import { admitUploads } from './upload-admission.ts'
@@ -66,11 +66,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: Variables }> {
       retryAfterSeconds: options.retryAfterSeconds,
     }),
     // Raw bytes on the wire; readUploadBody applies the same limit again after gunzip.
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => {
-        throw payloadTooLarge(options.maxBodyBytes)
-      },
+    rawBodyLimit(options.maxBodyBytes, () => {
+      throw payloadTooLarge(options.maxBodyBytes)
     }),
     uploadSamples({ ...options, rateLimit, metrics: options.telemetry }),
   ] as const
