@@ -15,6 +15,8 @@ export interface UploadLoadResult {
   maxMs: number
   /** CPU time the service process used while the load ran. */
   serviceCpuSeconds: number
+  /** CPU time of the load process itself (it shares the machine's cores with the service). */
+  loadCpuSeconds: number
   /** Uploads sent again after their connection failed before any answer (load-process.ts). */
   resent: number
 }

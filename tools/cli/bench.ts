@@ -148,6 +148,7 @@ async function main(): Promise<void> {
           if (stored !== dataset.totalSamples) throw new Error(`${stored} rows in the hypertables after the service load, ${dataset.totalSamples} sent`)
           figures.service_samples_per_s = dataset.totalSamples / large.seconds
           figures.service_cpu_us_per_sample = (large.serviceCpuSeconds * 1e6) / dataset.totalSamples
+          figures.load_process_cpu_us_per_sample = (large.loadCpuSeconds * 1e6) / dataset.totalSamples
           await truncateSamples(service)
 
           log('small uploads')
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
           figures.small_uploads_p50_ms = small.p50Ms
           figures.small_uploads_p99_ms = small.p99Ms
           figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
+          figures.small_uploads_load_process_cpu_us_per_sample = (small.loadCpuSeconds * 1e6) / dataset.totalSamples
           // Uploads the load process had to send again (a reused keep-alive connection reset): 0 on a calm machine.
           figures.load_resent_uploads = large.resent + small.resent
           await truncateSamples(service)
