@@ -44,3 +44,21 @@ export function binaryPayloads(batches: readonly SampleBatch[], parts = 1): Copy
 export function textPayloads(dataset: Dataset): CopyPayloads {
   return Object.fromEntries(BENCH_KINDS.map((kind) => [kind, copyText(dataset.samples[kind])])) as CopyPayloads
 }
+
+/**
+ * The decoded batches as binary COPY payloads of `batchesPerSlice` consecutive batches of one
+ * kind each (the writer's group: 4 uploads of 5,000 samples), dealt round robin to `streams`
+ * lists, one per stream.
+ */
+export function binarySlices(batches: readonly SampleBatch[], batchesPerSlice: number, streams: number): Array<Array<{ kind: SimulatedKind; payload: Buffer }>> {
+  const lists: Array<Array<{ kind: SimulatedKind; payload: Buffer }>> = Array.from({ length: streams }, () => [])
+  let next = 0
+  for (const kind of BENCH_KINDS) {
+    const ofKind = batches.filter((batch) => batch[kind].sampleIds.length > 0)
+    for (let start = 0; start < ofKind.length; start += batchesPerSlice) {
+      const slice = ofKind.slice(start, start + batchesPerSlice).map((batch) => ({ deviceId: BENCH_DEVICE_ID, batch }))
+      lists[next++ % streams]!.push({ kind, payload: copyPayload(kind, slice) })
+    }
+  }
+  return lists
+}
