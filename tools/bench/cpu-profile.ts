@@ -40,16 +40,23 @@ function areaOf(frame: ProfileNode['callFrame']): string {
   return 'other'
 }
 
-export function summarizeProfile(file: string, topCount = 12): ProfileSummary {
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
-  const selfMs = new Map<number, number>()
-  profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000))
+/**
+ * The profiles of one process, one per thread (`--cpu-prof` writes one for each: the main
+ * thread, the embedded engine's, Node's module loader's), summed into one summary.
+ */
+export function summarizeProfile(files: readonly string[], topCount = 12): ProfileSummary {
+  const frames: Array<{ frame: ProfileNode['callFrame']; ms: number }> = []
+  for (const file of files) {
+    const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+    const selfMs = new Map<number, number>()
+    profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000))
+    for (const [id, ms] of selfMs) frames.push({ frame: byId.get(id)!.callFrame, ms })
+  }
   const areas = new Map<string, number>()
   const functions = new Map<string, { area: string; ms: number }>()
   let busyMs = 0
-  for (const [id, ms] of selfMs) {
-    const frame = byId.get(id)!.callFrame
+  for (const { frame, ms } of frames) {
     const area = areaOf(frame)
     if (area === 'idle') continue
     busyMs += ms

@@ -3,7 +3,7 @@
 // CPU time before and after. Prints one JSON line, an UploadLoadResult.
 import http from 'node:http'
 import { parseArgs } from 'node:util'
-import { processCpuSeconds } from './process-cpu.ts'
+import { machineCpuSeconds, processCpuSeconds } from './process-cpu.ts'
 import { percentile, readBodies, type UploadLoadResult } from './upload-load.ts'
 
 const { values } = parseArgs({
@@ -64,15 +64,17 @@ async function main(): Promise<UploadLoadResult> {
     }
   }
   const cpuBefore = processCpuSeconds(servicePid)
+  const machineBefore = machineCpuSeconds()
   const ownCpuBefore = process.cpuUsage()
   const started = performance.now()
   await Promise.all(Array.from({ length: clients }, client))
   const seconds = (performance.now() - started) / 1000
   const serviceCpuSeconds = processCpuSeconds(servicePid) - cpuBefore
   const ownCpu = process.cpuUsage(ownCpuBefore)
+  const machine = machineCpuSeconds()
   agent.destroy()
   latencies.sort((a, b) => a - b)
-  return { uploads: latencies.length, seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? 0, serviceCpuSeconds, loadCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6, resent }
+  return { uploads: latencies.length, seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? 0, serviceCpuSeconds, loadCpuSeconds: (ownCpu.user + ownCpu.system) / 1e6, machineCpuSeconds: machine.busy - machineBefore.busy, machineBusyShare: (machine.busy - machineBefore.busy) / (machine.total - machineBefore.total), resent }
 }
 
 main().then(

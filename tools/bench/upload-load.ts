@@ -17,6 +17,10 @@ export interface UploadLoadResult {
   serviceCpuSeconds: number
   /** CPU time of the load process itself (it shares the machine's cores with the service). */
   loadCpuSeconds: number
+  /** CPU time of the whole machine (every process: load, service, database, kernel) meanwhile. */
+  machineCpuSeconds: number
+  /** How busy the machine's cores were meanwhile, 0..1: near 1, the machine itself is the limit. */
+  machineBusyShare: number
   /** Uploads sent again after their connection failed before any answer (load-process.ts). */
   resent: number
 }

@@ -149,6 +149,8 @@ async function main(): Promise<void> {
           figures.service_samples_per_s = dataset.totalSamples / large.seconds
           figures.service_cpu_us_per_sample = (large.serviceCpuSeconds * 1e6) / dataset.totalSamples
           figures.load_process_cpu_us_per_sample = (large.loadCpuSeconds * 1e6) / dataset.totalSamples
+          figures.machine_cpu_us_per_sample = (large.machineCpuSeconds * 1e6) / dataset.totalSamples
+          figures.machine_busy_percent = large.machineBusyShare * 100
           await truncateSamples(service)
 
           log('small uploads')
@@ -158,6 +160,8 @@ async function main(): Promise<void> {
           figures.small_uploads_p99_ms = small.p99Ms
           figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
           figures.small_uploads_load_process_cpu_us_per_sample = (small.loadCpuSeconds * 1e6) / dataset.totalSamples
+          figures.small_uploads_machine_cpu_us_per_sample = (small.machineCpuSeconds * 1e6) / dataset.totalSamples
+          figures.small_uploads_machine_busy_percent = small.machineBusyShare * 100
           // Uploads the load process had to send again (a reused keep-alive connection reset): 0 on a calm machine.
           figures.load_resent_uploads = large.resent + small.resent
           await truncateSamples(service)
@@ -172,8 +176,8 @@ async function main(): Promise<void> {
           await service.stop()
         }
         if (profileDir) {
-          const file = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
-          if (file) profile = summarizeProfile(path.join(profileDir, file))
+          const files = fs.readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'))
+          if (files.length > 0) profile = summarizeProfile(files.map((name) => path.join(profileDir, name)))
         }
         // The cost of durable commits: the same loads with EMBEDDED_FSYNC=off, beside the figures above.
         if (!databaseUrl) {
