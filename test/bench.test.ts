@@ -17,6 +17,7 @@ it('npm run bench -- --quick prints the table and writes the JSON with every fig
     'limit_copy_text_rows_per_s',
     'limit_copy_binary_rows_per_s',
     'limit_rows_per_s',
+    'limit_copy_binary_slices_rows_per_s',
     'writer_samples_per_s',
     'writer_small_one_tx_each_samples_per_s',
     'writer_small_grouped_samples_per_s',
@@ -26,6 +27,12 @@ it('npm run bench -- --quick prints the table and writes the JSON with every fig
     'small_uploads_p50_ms',
     'small_uploads_p99_ms',
     'small_uploads_cpu_us_per_sample',
+    'load_process_cpu_us_per_sample',
+    'small_uploads_load_process_cpu_us_per_sample',
+    'machine_cpu_us_per_sample',
+    'machine_busy_percent',
+    'small_uploads_machine_cpu_us_per_sample',
+    'small_uploads_machine_busy_percent',
     'send_client_samples_per_s',
     'service_fsync_off_samples_per_s',
     'small_uploads_fsync_off_samples_per_s',
@@ -42,7 +49,7 @@ it('npm run bench -- --quick prints the table and writes the JSON with every fig
     expect(report.runs[0][figure], figure).toBe(report.median[figure])
   }
   // The true limit is the fastest way measured.
-  expect(report.median.limit_rows_per_s).toBe(Math.max(report.median.limit_copy_text_rows_per_s, report.median.limit_copy_binary_rows_per_s))
+  expect(report.median.limit_rows_per_s).toBe(Math.max(report.median.limit_copy_text_rows_per_s, report.median.limit_copy_binary_rows_per_s, report.median.limit_copy_binary_slices_rows_per_s))
   for (const ratio of ['serviceToLimit', 'writerToLimit', 'smallUploadsToLimit', 'smallUploadsToService', 'sendClientToLimit']) {
     expect(report.ratios[ratio], ratio).toBeGreaterThan(0)
   }
