@@ -13,7 +13,7 @@ export function payloadTooLarge(limitBytes: number): ApiError {
   })
 }
 
-/** The (decompressed) body; the raw bytes were already limited by the bodyLimit middleware. */
+/** The (decompressed) body; the raw bytes were already limited by rawBodyLimit (body-limit.ts). */
 export async function readUploadBody(request: Request, maxBytes: number): Promise<Buffer> {
   const encoding = request.headers.get('content-encoding')?.trim().toLowerCase() || 'identity'
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
