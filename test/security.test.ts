@@ -160,6 +160,34 @@ describe('database roles (sql/020_roles.sql)', () => {
   })
 })
 
+describe('a transaction\'s own settings end with it', () => {
+  // Found in CI: the role of a `set local role` was read back as the session's own while its
+  // transaction was open; after ROLLBACK, once another session had had the shared backend,
+  // that role was put back, and the client's next INSERT was refused (42501).
+  it('after ROLLBACK of SET LOCAL ROLE and SET LOCAL, and another session in between, the client is itself again', async () => {
+    const other = await sqlClient(service.databaseUrl)
+    try {
+      await sql.query('begin')
+      await sql.query('set local role telemetry_reader')
+      await sql.query("set local statement_timeout = '1234ms'")
+      expect((await sql.query('select current_user as who')).rows[0].who).toBe('telemetry_reader')
+      await sql.query('rollback')
+      await other.query('select 1')
+      expect((await sql.query('select current_user as who')).rows[0].who).toBe('postgres')
+      expect((await sql.query('show statement_timeout')).rows[0].statement_timeout).toBe('0')
+      // A plain SET inside a transaction that commits does stay, as on a server.
+      await sql.query('begin')
+      await sql.query("set statement_timeout = '4321ms'")
+      await sql.query('commit')
+      await other.query('select 1')
+      expect((await sql.query('show statement_timeout')).rows[0].statement_timeout).toBe('4321ms')
+      await sql.query('reset statement_timeout')
+    } finally {
+      await other.end()
+    }
+  })
+})
+
 describe('limits', () => {
   it('a device over its rate gets 429 + Retry-After; other devices are not affected', async () => {
     const first = await addDevice(sql, 'fast-device')

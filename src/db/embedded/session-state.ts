@@ -34,6 +34,8 @@ export interface ClientSession {
   state: SessionState
   /** Ran an exchange that may have changed its state since that was last read back. */
   touched: boolean
+  /** Changed it inside a transaction block: its state is read once the block has ended. */
+  readAtTransactionEnd: boolean
   closed: boolean
 }
 
@@ -63,17 +65,20 @@ export class BackendSessions {
   }
 
   newSession(id: number, internal: boolean, loginRole: string | undefined): ClientSession {
-    return { id, internal, loginRole, state: { settings: { ...this.base.settings }, role: undefined }, touched: false, closed: false }
+    return { id, internal, loginRole, state: { settings: { ...this.base.settings }, role: undefined }, touched: false, readAtTransactionEnd: false, closed: false }
   }
 
-  /** Puts `session`'s state on the backend; call inside the scheduler, before its exchange. */
-  async enter(session: ClientSession, inFailedTransaction = false): Promise<void> {
+  /**
+   * Puts `session`'s state on the backend; call inside the scheduler, before its exchange.
+   * `transaction`: the session's transaction status before this exchange (ReadyForQuery's).
+   */
+  async enter(session: ClientSession, transaction: 'I' | 'T' | 'E' = 'I'): Promise<void> {
     if (this.generation !== this.engine.generation) await this.reopened()
     if (this.loaded !== session) await this.leave()
-    // Its own last exchange may have changed what its next one depends on (statement_timeout).
-    // Not inside a failed transaction: nothing can be read there (25P02), nor has anything
-    // changed since the error; the read-back waits for the turn after its ROLLBACK.
-    else if (!session.internal && session.touched && !inFailedTransaction && (await this.readBack(session)) === 'escaped') {
+    // Its own last exchange may have changed what its next one depends on (statement_timeout),
+    // or tried to leave its login role. Not inside a failed transaction: nothing can be read
+    // there (25P02), nor has anything changed since the error.
+    else if (!session.internal && (session.touched || (session.readAtTransactionEnd && transaction === 'I')) && transaction !== 'E' && (await this.readBack(session, transaction === 'T')) === 'escaped') {
       throw new Error('session ended: it left its login role')
     }
     const key = stateKey(session.loginRole, session.state)
@@ -91,12 +96,18 @@ export class BackendSessions {
 
   private async leave(): Promise<void> {
     const previous = this.loaded
-    if (!previous || previous.internal || !previous.touched) return
+    // It is idle (a transaction block keeps the backend for its owner), so all it set is read.
+    if (!previous || previous.internal || !(previous.touched || previous.readAtTransactionEnd)) return
     await this.readBack(previous)
   }
 
-  /** Reads the loaded session's state back from the backend. */
-  private async readBack(session: ClientSession): Promise<'read' | 'escaped' | 'closed'> {
+  /**
+   * Reads the loaded session's state back from the backend. `inTransaction`: only whether it
+   * left its login role is judged. What a transaction block holds includes SET LOCAL and the
+   * SETs its ROLLBACK will undo, so the session's own state is read once the block has ended
+   * (nobody else has the backend meanwhile: the transaction owns it).
+   */
+  private async readBack(session: ClientSession, inTransaction = false): Promise<'read' | 'escaped' | 'closed'> {
     if (session.closed) {
       this.loadedKey = undefined
       return 'closed'
@@ -109,8 +120,10 @@ export class BackendSessions {
       this.onEscaped(session, sessionUser)
       return 'escaped'
     }
-    session.state = { settings: state.settings, role: currentUser === loginName ? undefined : currentUser }
     session.touched = false
+    session.readAtTransactionEnd = inTransaction
+    if (inTransaction) return 'read'
+    session.state = { settings: state.settings, role: currentUser === loginName ? undefined : currentUser }
     this.loadedKey = stateKey(session.loginRole, session.state)
     return 'read'
   }

@@ -204,7 +204,7 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
       const response = await scheduler.submit(connection.session.id, async () => {
         let timer: NodeJS.Timeout | undefined
         try {
-          await backend.enter(connection.session, connection.status === 'E')
+          await backend.enter(connection.session, connection.status)
           if (connection.generation !== engine.generation) await prepareAgain(connection)
           // The limit is on running: not on waiting for an engine that reopens after another's cancel.
           await engine.opened()
