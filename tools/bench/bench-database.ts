@@ -2,6 +2,7 @@
 // TimescaleDB in this process, or the server named by --database-url. Either way the schema
 // is the service's own (the migrations), so the direct load fills the same hypertables with
 // the same indexes the service writes to.
+import type { CountsByKind, SampleBatch } from '../../src/codec/index.ts'
 import type { Engine } from '../../src/db/embedded/engine.ts'
 import type { Logger } from '../../src/logger.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded/index.ts'
@@ -19,6 +20,8 @@ export interface BenchDatabase {
   pool: Pool
   /** The embedded engine (PGlite in its thread), for its bulk path (COPY FROM '/dev/blob'); embedded only. */
   pglite: Engine | undefined
+  /** The service's writer on this database, with its default WRITE_GROUPS_IN_FLIGHT for this kind of database. */
+  writeSamples(deviceId: number, batch: SampleBatch): Promise<CountsByKind>
   /** Empties the sample hypertables, so every measurement starts from the same state. */
   truncate(): Promise<void>
   close(): Promise<void>
@@ -48,13 +51,13 @@ export async function openBenchDatabase(options: { databaseUrl?: string; dataDir
 }
 
 function benchDatabase(kind: BenchDatabase['kind'], url: string, pool: Pool, pglite: Engine | undefined, close: () => Promise<void>): BenchDatabase {
-  // The writer phases write as the service does by default on this kind of database.
-  sampleWriter(pool, defaultWriteGroupsInFlight(kind === 'server' ? url : undefined))
+  const writer = sampleWriter(pool, defaultWriteGroupsInFlight(kind === 'server' ? url : undefined))
   return {
     kind,
     url,
     pool,
     pglite,
+    writeSamples: (deviceId, batch) => writer.submit({ deviceId, batch }),
     async truncate() {
       await pool.query(`truncate ${RAW_HYPERTABLES.join(', ')}`)
     },

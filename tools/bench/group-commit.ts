@@ -2,7 +2,7 @@
 // each in a transaction of its own (writeGroup of one upload: what the writer did before group
 // commit) and once through writeSamples, where the uploads that wait share a transaction.
 import type { SampleBatch } from '../../src/codec/index.ts'
-import { writeGroup, writeSamples } from '../../src/db/sample-writer.ts'
+import { writeGroup } from '../../src/db/sample-writer.ts'
 import type { BenchDatabase } from './bench-database.ts'
 import { writeAll } from './writer-throughput.ts'
 
@@ -12,6 +12,6 @@ export async function groupCommitGain(database: BenchDatabase, smallBatches: rea
     const [stored] = await writeGroup(database.pool, [{ deviceId, batch }])
     if (!stored!.ok) throw stored!.error
   })
-  const grouped = await writeAll(database, smallBatches, concurrency, (deviceId, batch) => writeSamples(database.pool, deviceId, batch))
+  const grouped = await writeAll(database, smallBatches, concurrency, database.writeSamples)
   return { oneEachSamplesPerSecond: samples / oneEach, groupedSamplesPerSecond: samples / grouped }
 }

@@ -76,9 +76,8 @@ export class BackendSessions {
     if (this.generation !== this.engine.generation) await this.reopened()
     if (this.loaded !== session) await this.leave()
     // Its own last exchange may have changed what its next one depends on (statement_timeout),
-    // or tried to leave its login role. Not inside a failed transaction: nothing can be read
-    // there (25P02), nor has anything changed since the error.
-    else if (!session.internal && (session.touched || (session.readAtTransactionEnd && transaction === 'I')) && transaction !== 'E' && (await this.readBack(session, transaction === 'T')) === 'escaped') {
+    // or tried to leave its login role.
+    else if (!session.internal && unread(session, transaction) && (await this.readBack(session, transaction === 'T')) === 'escaped') {
       throw new Error('session ended: it left its login role')
     }
     const key = stateKey(session.loginRole, session.state)
@@ -143,6 +142,16 @@ export class BackendSessions {
       if (/^\s*prepare\b[^;]*;?\s*$/i.test(statement)) await this.engine.execProtocolRaw(simpleQuery(statement))
     }
   }
+}
+
+/**
+ * Whether the session's own exchange must be preceded by a read-back: it changed something
+ * since the last one, or changed it inside a block that has ended since. Never inside a failed
+ * transaction: nothing can be read there (25P02), nor has anything changed since the error.
+ */
+function unread(session: ClientSession, transaction: 'I' | 'T' | 'E'): boolean {
+  if (transaction === 'E') return false
+  return session.touched || (session.readAtTransactionEnd && transaction === 'I')
 }
 
 /**

@@ -83,12 +83,40 @@ export function sync(): Buffer {
   return message('S', Buffer.alloc(0))
 }
 
+/** The NUL-terminated string of `body` at `start` ('' when it has no end). */
+function cstringAt(body: Buffer, start: number): string {
+  const end = body.indexOf(0, start)
+  return end === -1 ? '' : body.toString('utf8', start, end)
+}
+
 /** The SQL text of a Query ('Q') or Parse ('P') message. */
 export function sqlText(msg: FrontendMessage): string {
   const body = msg.bytes.subarray(5)
-  if (msg.type === 'Q') return body.toString('utf8', 0, Math.max(0, body.indexOf(0)))
-  const nameEnd = body.indexOf(0)
-  return body.toString('utf8', nameEnd + 1, Math.max(nameEnd + 1, body.indexOf(0, nameEnd + 1)))
+  return cstringAt(body, msg.type === 'Q' ? 0 : body.indexOf(0) + 1)
+}
+
+/** The reason a client's CopyFail gives. */
+export function copyFailReason(msg: FrontendMessage): string {
+  return cstringAt(msg.bytes.subarray(5), 0)
+}
+
+/**
+ * The prepared statement a Parse defines, or a Bind, Describe or Close names; undefined for
+ * other messages and for a Describe or Close of a portal.
+ */
+export function statementName(msg: FrontendMessage): string | undefined {
+  const body = msg.bytes.subarray(5)
+  switch (msg.type) {
+    case 'P':
+      return cstringAt(body, 0)
+    case 'B':
+      return cstringAt(body, body.indexOf(0) + 1)
+    case 'D':
+    case 'C':
+      return body[0] === 0x53 /* S */ ? cstringAt(body, 1) : undefined
+    default:
+      return undefined
+  }
 }
 
 /** Whether a Parse defines, or a Bind/Describe/Close uses, the unnamed statement. */

@@ -30,6 +30,7 @@ import {
   copyData,
   copyDone,
   copyFail,
+  copyFailReason,
   copyResponse,
   errorResponse,
   GSSENC_REQUEST_CODE,
@@ -40,6 +41,7 @@ import {
   simpleQuery,
   SSL_REQUEST_CODE,
   sqlText,
+  statementName,
   sync,
   usesUnnamedStatement,
   withoutMessages,
@@ -327,7 +329,7 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
         if (copyIn.failed) break
         return runCopyIn(connection)
       case 'f':
-        copyIn.failed ??= { code: '57014', text: `COPY from stdin failed: ${message.bytes.toString('utf8', 5, Math.max(5, message.bytes.indexOf(0, 5)))}` }
+        copyIn.failed ??= { code: '57014', text: `COPY from stdin failed: ${copyFailReason(message)}` }
         break
       case 'H':
       case 'S':
@@ -376,13 +378,13 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
         }
         if (usesUnnamedStatement(message) && !connection.session.internal) connection.parsesUnnamed = true
         // Marked by name too: its Execute may come in a later exchange.
-        const name = message.bytes.toString('utf8', 5, message.bytes.indexOf(0, 5))
+        const name = statementName(message)!
         if (mayChangeSession(sql)) connection.statementsChangingSession.add(name)
         else connection.statementsChangingSession.delete(name)
         connection.changesSession ||= connection.statementsChangingSession.has(name)
         if (connection.lostTransaction && isTransactionEnd(sql)) connection.lostTransaction = false
         const parse = renamed(connection, message)
-        const serverName = parse.toString('utf8', 5, parse.indexOf(0, 5))
+        const serverName = statementName({ type: 'P', bytes: parse })!
         if (serverName !== '') connection.parses.set(serverName, parse)
         connection.exchange.push(parse)
         return NOTHING
@@ -390,15 +392,13 @@ export async function serveWireProtocol(engine: Engine, options: WireServerOptio
       case 'B':
       case 'D':
       case 'C':
-        if (message.type === 'B') {
-          const portalEnd = message.bytes.indexOf(0, 5)
-          connection.changesSession ||= connection.statementsChangingSession.has(message.bytes.toString('utf8', portalEnd + 1, message.bytes.indexOf(0, portalEnd + 1)))
-        }
+        if (message.type === 'B') connection.changesSession ||= connection.statementsChangingSession.has(statementName(message)!)
         const renamedMessage = renamed(connection, message)
         connection.exchange.push(renamedMessage)
-        if (message.type === 'C' && message.bytes[5] === 0x53 /* S */) {
-          connection.statementNames.delete(message.bytes.toString('utf8', 6, message.bytes.indexOf(0, 6)))
-          connection.parses.delete(renamedMessage.toString('utf8', 6, renamedMessage.indexOf(0, 6)))
+        const closed = message.type === 'C' ? statementName(message) : undefined
+        if (closed !== undefined) {
+          connection.statementNames.delete(closed)
+          connection.parses.delete(statementName({ type: 'C', bytes: renamedMessage })!)
         }
         return NOTHING
       case 'E':
