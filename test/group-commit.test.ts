@@ -8,7 +8,8 @@ import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONTENT_TYPES, decodeSamples, type SampleBatch } from '../src/codec/index.ts'
 import { AccelerationType, LocationType, SampleCollectionType, TYPE_URL_PREFIX } from '../src/codec/proto.ts'
-import { createPool, type Pool } from '../src/db/pool.ts'
+import { copyIn } from '../src/db/copy-in.ts'
+import { createPool, withClient, type Pool } from '../src/db/pool.ts'
 import { writeGroup, writeSamples } from '../src/db/sample-writer.ts'
 import { createLogger } from '../src/logger.ts'
 import { startService, type RunningService } from './support/service.ts'
@@ -169,6 +170,42 @@ describe('the writer', () => {
     } finally {
       await sql.query('drop trigger group_commit_test_at_commit on acceleration_samples')
       await sql.query('drop function group_commit_test_refuse()')
+    }
+  })
+})
+
+describe("the writer's COPY, sent with its data (copy-in.ts)", () => {
+  const onConnection = <T>(work: (client: pg.PoolClient) => Promise<T>) => withClient(pool, work)
+
+  it('copies rows given in several CopyData messages and answers their count', async () => {
+    await sql.query('create table copy_in_probe (n integer not null)')
+    try {
+      const copied = await onConnection((client) => copyIn(client, 'copy copy_in_probe from stdin', [Buffer.from('1\n2\n'), Buffer.from('3\n')]))
+      expect(copied).toBe(3)
+      expect((await sql.query('select array_agg(n order by n) as n from copy_in_probe')).rows[0].n).toEqual([1, 2, 3])
+    } finally {
+      await sql.query('drop table copy_in_probe')
+    }
+  })
+
+  it('a COPY refused before its data fails with the SQLSTATE, and the data sent ahead is dropped, not run', async () => {
+    await onConnection(async (client) => {
+      // Were the data read as messages of their own, this one would be a query.
+      const ahead = Buffer.from('select 1\n')
+      await expect(copyIn(client, 'copy no_such_table from stdin', [ahead])).rejects.toMatchObject({ code: '42P01' })
+      expect((await client.query('select 2 as next')).rows).toEqual([{ next: 2 }])
+    })
+  })
+
+  it('bad COPY data fails with the SQLSTATE, nothing of it stored, and the connection serves the next query', async () => {
+    await sql.query('create table copy_in_probe (n integer not null)')
+    try {
+      await onConnection(async (client) => {
+        await expect(copyIn(client, 'copy copy_in_probe from stdin', [Buffer.from('1\nnot a number\n')])).rejects.toMatchObject({ code: '22P02' })
+        expect((await client.query('select count(*)::int as rows from copy_in_probe')).rows).toEqual([{ rows: 0 }])
+      })
+    } finally {
+      await sql.query('drop table copy_in_probe')
     }
   })
 })

@@ -1,8 +1,8 @@
-// Writes uploads. New samples go in by binary COPY into their hypertable (sample-copy.ts): the
-// database's own fastest way in, the one the bench's true limit measures. A retried upload
-// hits the (device, sample id, time) key instead; its rows then go in again by INSERT ...
-// SELECT FROM unnest(...) ON CONFLICT DO NOTHING, and the rows not inserted are the duplicates.
-// Never a statement per sample.
+// Writes uploads. New samples go in by binary COPY into their hypertable (sample-copy.ts, sent
+// with its data in one write by copy-in.ts): the database's own fastest way in, the one the
+// bench's true limit measures. A retried upload hits the (device, sample id, time) key
+// instead; its rows then go in again by INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
+// NOTHING, and the rows not inserted are the duplicates. Never a statement per sample.
 //
 // Group commit (group-commit.ts): concurrent uploads share one transaction and its commit, so
 // many small uploads pay for one commit (and, with durable commits, one sync) instead of one
@@ -19,15 +19,13 @@
 // multi-row VALUES list by about 2x (one parameter per column instead of per value, one
 // short statement to parse). On the embedded engine the wire server plays COPY FROM STDIN
 // with the client and runs it on PGlite's own blob path (src/db/embedded/copy-translation.ts).
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { SpanKind, trace } from '@opentelemetry/api'
 import type pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
 import { inSpan } from '../telemetry/spans.ts'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
 import { queuedTransaction, sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
+import { copyIn } from './copy-in.ts'
 import { COPY_TARGETS, copyPayload } from './sample-copy.ts'
 import { recordUploads, recordUploadsStatement } from './upload-bookkeeping.ts'
 
@@ -218,16 +216,12 @@ async function storeUpload(client: pg.ClientBase, upload: Upload, writeRows: Wri
 async function copyRows(client: pg.ClientBase, kind: SampleKind, uploads: readonly Upload[]): Promise<number> {
   const payload = copyPayload(kind, uploads)
   const sql = `copy ${COPY_TARGETS[kind]} from stdin with (format binary)`
-  return inCopySpan(sql, async () => {
-    const copy = client.query(copyFrom(sql))
-    await pipeline(Readable.from(messages(payload)), copy)
-    return copy.rowCount
-  })
+  return inCopySpan(sql, () => copyIn(client, sql, messages(payload)))
 }
 
 /**
- * node-postgres' instrumentation makes no span for a COPY (pg-copy-streams drives the
- * connection itself), so the writer makes the one an upload's trace shows for each of its
+ * node-postgres' instrumentation makes no span for a COPY (copy-in.ts hands node-postgres
+ * a query object of its own), so the writer makes the one an upload's trace shows for each of its
  * statements, with the instrumentation's name and attributes, and, like it, only under a
  * span (an upload's). In a group's queued transaction the span starts when the COPY is
  * queued, as node-postgres' own spans of queued queries do.
@@ -237,8 +231,10 @@ function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
   return inSpan('pg.query:COPY', work, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': sql } })
 }
 
-function* messages(payload: Buffer): Generator<Buffer> {
-  for (let start = 0; start < payload.length; start += COPY_MESSAGE_BYTES) yield payload.subarray(start, start + COPY_MESSAGE_BYTES)
+function messages(payload: Buffer): Buffer[] {
+  const parts: Buffer[] = []
+  for (let start = 0; start < payload.length; start += COPY_MESSAGE_BYTES) parts.push(payload.subarray(start, start + COPY_MESSAGE_BYTES))
+  return parts
 }
 
 /** One INSERT ... ON CONFLICT DO NOTHING of the `kind` rows of `uploads`; returns the rows inserted. */
