@@ -123,24 +123,29 @@ export async function transaction<T>(client: pg.ClientBase, work: () => Promise<
 }
 
 /**
- * A transaction whose statements are all handed to node-postgres at once, for statements that
- * do not depend on each other's answers (the writer's group: its COPYs, then its bookkeeping).
- * node-postgres sends each one the moment the one before it is answered, so the transaction
- * waits for no turn of this process's event loop in between (on the embedded engine each such
- * turn left the engine idle), and `lastSql` goes in one simple query with the COMMIT, a round
- * trip less. A statement that fails aborts the transaction: what was queued after it is
- * refused by the database (and a simple query stops at its first error, so that COMMIT never
- * runs), and the transaction is rolled back. `statementsDone` is called once every statement
- * before the COMMIT has succeeded: only the commit is left then.
+ * A transaction of statements that do not depend on each other's answers (the writer's group:
+ * its COPYs, then its bookkeeping), sent back to back: each one from the continuation of the
+ * one before, which runs as soon as node-postgres has handled that answer, before this process
+ * turns to anything else (on the embedded engine every such turn left the engine idle).
+ * `lastSql` goes in one simple query with the COMMIT, a round trip less: a simple query stops
+ * at its first error, so that COMMIT never runs after a failed `lastSql`. `statementsDone` is
+ * called once every statement before the COMMIT has succeeded: only the commit is left then.
+ * Rolled back and rethrown when anything fails. (node-postgres 8 also queues a query given
+ * while another runs, but warns that version 9 will not.)
  */
-export async function queuedTransaction(client: pg.ClientBase, statements: () => Array<Promise<unknown>>, lastSql: string | undefined, statementsDone: () => void): Promise<void> {
-  const queued = Promise.all([client.query('begin'), ...statements()]).then(statementsDone)
-  const committed = client.query(lastSql ? `${lastSql}; commit` : 'commit')
-  const [before, commit] = await Promise.allSettled([queued, committed])
-  if (before.status === 'fulfilled' && commit.status === 'fulfilled') return
-  await rollBack(client)
-  if (before.status === 'rejected') throw before.reason
-  throw commitFailure((commit as PromiseRejectedResult).reason)
+export async function backToBackTransaction(client: pg.ClientBase, statements: ReadonlyArray<() => Promise<unknown>>, lastSql: string | undefined, statementsDone: () => void): Promise<void> {
+  try {
+    await client.query('begin')
+    for (const statement of statements) await statement()
+  } catch (error) {
+    await rollBack(client)
+    throw error
+  }
+  statementsDone()
+  await client.query(lastSql ? `${lastSql}; commit` : 'commit').catch(async (error: unknown) => {
+    await rollBack(client)
+    throw commitFailure(error)
+  })
 }
 
 /** What a failed COMMIT means: the database's refusal (rolled back) as it is, a lost connection as an unknown outcome. */

@@ -7,9 +7,9 @@
 // Group commit (group-commit.ts): concurrent uploads share one transaction and its commit, so
 // many small uploads pay for one commit (and, with durable commits, one sync) instead of one
 // each. A group first goes in straight: the rows of all its uploads together, one COPY per
-// kind, then their bookkeeping in one simple query with the COMMIT, all queued on the
-// connection at once (queuedTransaction: the common case, new samples, no savepoints, as cheap
-// per sample as one large upload). If anything fails, that transaction is rolled back and the
+// kind, then their bookkeeping in one simple query with the COMMIT, sent back to back
+// (backToBackTransaction: the common case, new samples, no savepoints, as cheap per sample as
+// one large upload). If anything fails, that transaction is rolled back and the
 // group goes again one upload at a time, each under its own savepoint (storeUploadAlone), so a
 // bad upload is taken back alone and the others are committed. Every answer waits for the
 // shared commit: 200 still means all of the upload is committed, anything else none.
@@ -24,7 +24,7 @@ import type pg from 'pg'
 import { inSpan } from '../telemetry/spans.ts'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
-import { queuedTransaction, sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
+import { backToBackTransaction, sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
 import { copyIn } from './copy-in.ts'
 import { COPY_TARGETS, copyPayload } from './sample-copy.ts'
 import { recordUploads, recordUploadsStatement } from './upload-bookkeeping.ts'
@@ -160,14 +160,14 @@ export async function writeGroup(pool: Pool, uploads: readonly Upload[], committ
 }
 
 /**
- * All uploads' new samples at once, one COPY per kind, in one transaction whose statements are
- * all queued at once. COPY fails when any row is already stored, so success means every row of
+ * All uploads' new samples at once, one COPY per kind, in one transaction whose statements go
+ * back to back. COPY fails when any row is already stored, so success means every row of
  * every upload went in. Anything else an upload writes (as storeUpload does alone) is written
  * here for all of them at once, after the samples, in one simple query with the COMMIT.
  */
 function storeTogether(client: pg.ClientBase, uploads: readonly Upload[], committing: () => void): Promise<void> {
   const kinds = KINDS.filter((kind) => uploads.some(({ batch }) => batch[kind].sampleIds.length > 0))
-  return queuedTransaction(client, () => kinds.map((kind) => copyRows(client, kind, uploads)), recordUploadsStatement(uploads), committing)
+  return backToBackTransaction(client, kinds.map((kind) => () => copyRows(client, kind, uploads)), recordUploadsStatement(uploads), committing)
 }
 
 /**
@@ -220,11 +220,10 @@ async function copyRows(client: pg.ClientBase, kind: SampleKind, uploads: readon
 }
 
 /**
- * node-postgres' instrumentation makes no span for a COPY (copy-in.ts hands node-postgres
- * a query object of its own), so the writer makes the one an upload's trace shows for each of its
- * statements, with the instrumentation's name and attributes, and, like it, only under a
- * span (an upload's). In a group's queued transaction the span starts when the COPY is
- * queued, as node-postgres' own spans of queued queries do.
+ * node-postgres' instrumentation makes no span for a COPY (copy-in.ts hands node-postgres a
+ * query object of its own), so the writer makes the one an upload's trace shows for each of
+ * its statements, with the instrumentation's name and attributes, and, like it, only under a
+ * span (an upload's).
  */
 function inCopySpan<T>(sql: string, work: () => Promise<T>): Promise<T> {
   if (!trace.getActiveSpan()) return work()
