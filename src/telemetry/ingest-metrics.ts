@@ -2,7 +2,7 @@
 // the database, by reason when refused. No semantic convention exists for these, so they
 // carry the product's own `telemetry.` prefix.
 import type { Meter } from '@opentelemetry/api'
-import { SAMPLE_KINDS, timeSpan, type CountsByKind, type SampleBatch } from '../codec/index.ts'
+import { SAMPLE_KINDS, timeSpan, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 
 export interface UploadOutcome {
   /** Body size as the client sent it. */
@@ -23,6 +23,8 @@ export interface IngestMetrics {
   /** How far behind real time the newest sample of each kind in a stored upload is. */
   recordIngestLag(batch: SampleBatch, nowMs?: number): void
 }
+
+const KIND_ATTRIBUTES = Object.fromEntries(SAMPLE_KINDS.map((kind) => [kind, { kind }])) as Record<SampleKind, { kind: SampleKind }>
 
 export function ingestMetrics(meter: Meter): IngestMetrics {
   const received = meter.createCounter('telemetry.samples.received', {
@@ -89,11 +91,15 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
     recordUpload(outcome) {
       uploadSize.record(outcome.bytes)
       uploadSamples.record(outcome.samples)
+      // Adds of 0 are skipped: every series exists from the start, and each add costs the
+      // SDK an attribute hash and a lookup (most uploads hold no `other` samples and no
+      // duplicates, which made 6 of the 12 adds of an upload).
       for (const kind of SAMPLE_KINDS) {
-        const attributes = { kind }
-        received.add(outcome.received[kind], attributes)
-        stored.add(outcome.stored[kind], attributes)
-        duplicate.add(outcome.received[kind] - outcome.stored[kind], attributes)
+        const attributes = KIND_ATTRIBUTES[kind]
+        const duplicates = outcome.received[kind] - outcome.stored[kind]
+        if (outcome.received[kind] > 0) received.add(outcome.received[kind], attributes)
+        if (outcome.stored[kind] > 0) stored.add(outcome.stored[kind], attributes)
+        if (duplicates > 0) duplicate.add(duplicates, attributes)
       }
     },
     recordRejected(reason, samples) {
@@ -113,7 +119,7 @@ export function ingestMetrics(meter: Meter): IngestMetrics {
         if (!span) continue
         const newest = batch[kind].seconds[span.last]!
         // A clock ahead of ours (a sample "from the future") counts as no lag at all.
-        ingestLag.record(Math.max(0, nowMs / 1000 - newest), { kind })
+        ingestLag.record(Math.max(0, nowMs / 1000 - newest), KIND_ATTRIBUTES[kind])
       }
     },
   }
