@@ -84,7 +84,7 @@ describe('a trace of every upload', () => {
     expect(write, JSON.stringify(children.map((span) => span.name))).toBeDefined()
     const queries = childrenOf(spans, write!).map((span) => String(attribute(span.attributes, 'db.statement') ?? attribute(span.attributes, 'db.query.text')))
     expect(queries).toContain('begin')
-    // The upload's bookkeeping shares one simple query with the COMMIT (pool.ts, backToBackTransaction).
+    // The upload's bookkeeping shares one simple query with the COMMIT (pool.ts, transaction's `commitWith`).
     expect(queries.some((query) => /^select record_upload\(.*\); commit$/s.test(query)), queries.join(' | ')).toBe(true)
     // The samples go in by COPY (the writer makes these spans: the pg instrumentation makes none for a COPY).
     for (const table of ['location_samples', 'activity_samples', 'acceleration_samples', 'other_samples']) {

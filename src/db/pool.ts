@@ -107,12 +107,17 @@ export class CommitOutcomeUnknown extends Error {
   override name = 'CommitOutcomeUnknown'
 }
 
-/** Runs `work` between BEGIN and COMMIT on `client`; rolls back and rethrows when it fails. */
-export async function transaction<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` between BEGIN and COMMIT on `client`; rolls back and rethrows when it fails.
+ * `commitWith`, a statement without parameters, goes in one simple query with the COMMIT, a
+ * round trip less (the writer's bookkeeping): a simple query stops at its first error, so that
+ * COMMIT never runs after a failed `commitWith`.
+ */
+export async function transaction<T>(client: pg.ClientBase, work: () => Promise<T>, commitWith?: string): Promise<T> {
   await client.query('begin')
   try {
     const result = await work()
-    await client.query('commit').catch((error: unknown) => {
+    await client.query(commitWith ? `${commitWith}; commit` : 'commit').catch((error: unknown) => {
       throw commitFailure(error)
     })
     return result
@@ -120,32 +125,6 @@ export async function transaction<T>(client: pg.ClientBase, work: () => Promise<
     await rollBack(client)
     throw error
   }
-}
-
-/**
- * A transaction of statements that do not depend on each other's answers (the writer's group:
- * its COPYs, then its bookkeeping), sent back to back: each one from the continuation of the
- * one before, which runs as soon as node-postgres has handled that answer, before this process
- * turns to anything else (on the embedded engine every such turn left the engine idle).
- * `lastSql` goes in one simple query with the COMMIT, a round trip less: a simple query stops
- * at its first error, so that COMMIT never runs after a failed `lastSql`. `statementsDone` is
- * called once every statement before the COMMIT has succeeded: only the commit is left then.
- * Rolled back and rethrown when anything fails. (node-postgres 8 also queues a query given
- * while another runs, but warns that version 9 will not.)
- */
-export async function backToBackTransaction(client: pg.ClientBase, statements: ReadonlyArray<() => Promise<unknown>>, lastSql: string | undefined, statementsDone: () => void): Promise<void> {
-  try {
-    await client.query('begin')
-    for (const statement of statements) await statement()
-  } catch (error) {
-    await rollBack(client)
-    throw error
-  }
-  statementsDone()
-  await client.query(lastSql ? `${lastSql}; commit` : 'commit').catch(async (error: unknown) => {
-    await rollBack(client)
-    throw commitFailure(error)
-  })
 }
 
 /** What a failed COMMIT means: the database's refusal (rolled back) as it is, a lost connection as an unknown outcome. */

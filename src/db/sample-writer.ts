@@ -7,12 +7,12 @@
 // Group commit (group-commit.ts): concurrent uploads share one transaction and its commit, so
 // many small uploads pay for one commit (and, with durable commits, one sync) instead of one
 // each. A group first goes in straight: the rows of all its uploads together, one COPY per
-// kind, then their bookkeeping in one simple query with the COMMIT, sent back to back
-// (backToBackTransaction: the common case, new samples, no savepoints, as cheap per sample as
-// one large upload). If anything fails, that transaction is rolled back and the
-// group goes again one upload at a time, each under its own savepoint (storeUploadAlone), so a
-// bad upload is taken back alone and the others are committed. Every answer waits for the
-// shared commit: 200 still means all of the upload is committed, anything else none.
+// kind, then their bookkeeping in one simple query with the COMMIT (storeTogether: the common
+// case, new samples, no savepoints, as cheap per sample as one large upload). If anything
+// fails, that transaction is rolled back and the group goes again one upload at a time, each
+// under its own savepoint (storeUploadAlone), so a bad upload is taken back alone and the
+// others are committed. Every answer waits for the shared commit: 200 still means all of the
+// upload is committed, anything else none.
 //
 // Statement shape, by measurement (npm run bench, docs/performance.md): binary COPY beat the
 // plain INSERT ... unnest; for the ON CONFLICT path, unnest of one array per column beat a
@@ -24,7 +24,7 @@ import type pg from 'pg'
 import { inSpan } from '../telemetry/spans.ts'
 import { countsByKind, type CountsByKind, type SampleBatch, type SampleKind } from '../codec/index.ts'
 import { createGroupCommit, type GroupCommit, type Settled } from './group-commit.ts'
-import { backToBackTransaction, sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
+import { sqlState, transaction, withMeasuredClient, type Pool } from './pool.ts'
 import { copyIn } from './copy-in.ts'
 import { COPY_TARGETS, copyPayload } from './sample-copy.ts'
 import { recordUploads, recordUploadsStatement } from './upload-bookkeeping.ts'
@@ -104,7 +104,7 @@ export interface Upload {
 const MAX_UPLOADS_PER_GROUP = 48
 // Enough to share a commit among many small uploads while a group's transaction (which holds
 // the embedded engine for its whole length) stays short; a larger upload goes alone.
-const MAX_SAMPLES_PER_GROUP = 20_000
+export const MAX_SAMPLES_PER_GROUP = 20_000
 // COPY data goes in messages of this size: a whole upload in one message could pass the
 // embedded wire server's limit on a message (EMBEDDED_PG_MAX_MESSAGE_BYTES).
 const COPY_MESSAGE_BYTES = 1024 * 1024
@@ -160,14 +160,24 @@ export async function writeGroup(pool: Pool, uploads: readonly Upload[], committ
 }
 
 /**
- * All uploads' new samples at once, one COPY per kind, in one transaction whose statements go
- * back to back. COPY fails when any row is already stored, so success means every row of
- * every upload went in. Anything else an upload writes (as storeUpload does alone) is written
- * here for all of them at once, after the samples, in one simple query with the COMMIT.
+ * All uploads' new samples at once, one COPY per kind, in one transaction. COPY fails when any
+ * row is already stored, so success means every row of every upload went in. Anything else an
+ * upload writes (as storeUpload does alone) is written here for all of them at once, after the
+ * samples, in one simple query with the COMMIT. Each statement is sent from the continuation of
+ * the one before, which runs as soon as node-postgres has handled that answer, before this
+ * process turns to anything else (on the embedded engine every such turn left the engine idle).
  */
 function storeTogether(client: pg.ClientBase, uploads: readonly Upload[], committing: () => void): Promise<void> {
-  const kinds = KINDS.filter((kind) => uploads.some(({ batch }) => batch[kind].sampleIds.length > 0))
-  return backToBackTransaction(client, kinds.map((kind) => () => copyRows(client, kind, uploads)), recordUploadsStatement(uploads), committing)
+  return transaction(
+    client,
+    async () => {
+      for (const kind of KINDS) {
+        if (uploads.some(({ batch }) => batch[kind].sampleIds.length > 0)) await copyRows(client, kind, uploads)
+      }
+      committing()
+    },
+    recordUploadsStatement(uploads),
+  )
 }
 
 /**

@@ -29,7 +29,7 @@ export async function recordUploads(client: Pick<pg.ClientBase, 'query'>, upload
  * The one statement that notes the uploads' per-kind time ranges, whatever the number of
  * uploads (a group commit's) and kinds; undefined when they hold no samples. Its arrays are
  * written into the SQL text (escaped as literals), not sent as parameters: a statement without
- * parameters can share a simple query with the COMMIT (backToBackTransaction).
+ * parameters can share a simple query with the COMMIT (transaction's `commitWith`, pool.ts).
  */
 export function recordUploadsStatement(uploads: Uploads): string | undefined {
   const rows = uploads.flatMap(({ deviceId, batch }) => kindTimeRanges(batch).map((range) => ({ deviceId, ...range })))

@@ -19,12 +19,14 @@ import { pipeline } from 'node:stream/promises'
 import copyStreams from 'pg-copy-streams'
 import type { BenchDatabase } from './bench-database.ts'
 import type { SampleBatch } from '../../src/codec/index.ts'
+import { DEFAULT_BATCH_SIZE } from '../../src/client/send-files.ts'
 import { COPY_TARGETS } from '../../src/db/sample-copy.ts'
+import { MAX_SAMPLES_PER_GROUP } from '../../src/db/sample-writer.ts'
 import { binaryPayloads, binarySlices, textPayloads, type CopyPayloads } from './copy-payloads.ts'
 import { BENCH_KINDS, type Dataset } from './dataset.ts'
 
-/** Client batches (5,000 samples) in one slice: 20,000 rows, the writer's largest group (sample-writer.ts). */
-const WRITER_GROUP_BATCHES = 4
+/** Client batches in one slice: the writer's largest group (20,000 rows of 5,000-sample uploads). */
+const WRITER_GROUP_BATCHES = MAX_SAMPLES_PER_GROUP / DEFAULT_BATCH_SIZE
 
 export interface LimitPayloads {
   text: CopyPayloads

@@ -140,6 +140,7 @@ async function main(): Promise<void> {
         const profileDir = values.profile && run === runs ? path.join(workDir, 'profile') : undefined
         const service = await startBenchService({ dataDir: path.join(workDir, `service-${run}`), databaseUrl, cpuProfileDir: profileDir, env: SERVICE_ENV })
         try {
+          const usPerSample = (cpuSeconds: number) => (cpuSeconds * 1e6) / dataset.totalSamples
           const load = (bodiesFile: string, loadClients: number, token: string) =>
             runUploadLoad({ service, token, bodiesFile, contentType: CONTENT_TYPES.collection, clients: loadClients })
           log('service')
@@ -147,9 +148,9 @@ async function main(): Promise<void> {
           const stored = await countStoredRows(service.databaseUrl)
           if (stored !== dataset.totalSamples) throw new Error(`${stored} rows in the hypertables after the service load, ${dataset.totalSamples} sent`)
           figures.service_samples_per_s = dataset.totalSamples / large.seconds
-          figures.service_cpu_us_per_sample = (large.serviceCpuSeconds * 1e6) / dataset.totalSamples
-          figures.load_process_cpu_us_per_sample = (large.loadCpuSeconds * 1e6) / dataset.totalSamples
-          figures.machine_cpu_us_per_sample = (large.machineCpuSeconds * 1e6) / dataset.totalSamples
+          figures.service_cpu_us_per_sample = usPerSample(large.serviceCpuSeconds)
+          figures.load_process_cpu_us_per_sample = usPerSample(large.loadCpuSeconds)
+          figures.machine_cpu_us_per_sample = usPerSample(large.machineCpuSeconds)
           figures.machine_busy_percent = large.machineBusyShare * 100
           await truncateSamples(service)
 
@@ -158,9 +159,9 @@ async function main(): Promise<void> {
           figures.small_uploads_samples_per_s = dataset.totalSamples / small.seconds
           figures.small_uploads_p50_ms = small.p50Ms
           figures.small_uploads_p99_ms = small.p99Ms
-          figures.small_uploads_cpu_us_per_sample = (small.serviceCpuSeconds * 1e6) / dataset.totalSamples
-          figures.small_uploads_load_process_cpu_us_per_sample = (small.loadCpuSeconds * 1e6) / dataset.totalSamples
-          figures.small_uploads_machine_cpu_us_per_sample = (small.machineCpuSeconds * 1e6) / dataset.totalSamples
+          figures.small_uploads_cpu_us_per_sample = usPerSample(small.serviceCpuSeconds)
+          figures.small_uploads_load_process_cpu_us_per_sample = usPerSample(small.loadCpuSeconds)
+          figures.small_uploads_machine_cpu_us_per_sample = usPerSample(small.machineCpuSeconds)
           figures.small_uploads_machine_busy_percent = small.machineBusyShare * 100
           // Uploads the load process had to send again (a reused keep-alive connection reset): 0 on a calm machine.
           figures.load_resent_uploads = large.resent + small.resent
