@@ -209,9 +209,9 @@ export function loadConfig(env: Env = process.env, defaults: { logLevel?: LogLev
   return config
 }
 
-/** WRITE_GROUPS_IN_FLIGHT's default: the embedded engine runs one transaction at a time; a server runs two groups' COPYs at once. */
+/** WRITE_GROUPS_IN_FLIGHT's default: the embedded engine runs one transaction at a time; a server writes three groups at once. */
 export function defaultWriteGroupsInFlight(databaseUrl: string | undefined): number {
-  return databaseUrl ? 2 : 1
+  return databaseUrl ? 3 : 1
 }
 
 /** What the upload client (`npm run send`) reads from the environment. */

@@ -16,12 +16,13 @@ interface HeldGroup {
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 /** A queue whose groups wait until the test finishes them; `groups` lists them as they start. */
-function heldQueue(limits: { maxItemsPerGroup?: number; maxWeightPerGroup?: number } = {}) {
+function heldQueue(limits: { maxGroupsInFlight?: number; maxItemsPerGroup?: number; maxWeightPerGroup?: number; startBesideCommit?: boolean } = {}) {
   const groups: HeldGroup[] = []
   const queue = createGroupCommit<number, string>({
-    maxGroupsInFlight: 1,
+    maxGroupsInFlight: limits.maxGroupsInFlight ?? 1,
     maxItemsPerGroup: limits.maxItemsPerGroup ?? 100,
     maxWeightPerGroup: limits.maxWeightPerGroup ?? 1_000_000,
+    startBesideCommit: limits.startBesideCommit ?? true,
     weight: (item) => item,
     runGroup: (items, committing) =>
       new Promise((resolve, reject) => {
@@ -115,12 +116,30 @@ describe('group commit queue', () => {
     groups[2]!.finish()
     expect(await Promise.all([third, fourth])).toEqual(['stored 3', 'stored 4'])
   })
+
+  it('without startBesideCommit, keeps counting a group that has only its commit left until it settles', async () => {
+    const { queue, groups } = heldQueue({ maxGroupsInFlight: 2, startBesideCommit: false })
+    const first = queue.submit(1)
+    const second = queue.submit(2)
+    const later = [queue.submit(3), queue.submit(4)]
+    expect(groups.map((group) => group.items)).toEqual([[1], [2]])
+    groups[0]!.committing()
+    await turn()
+    expect(groups).toHaveLength(2)
+    groups[0]!.finish()
+    expect(await first).toBe('stored 1')
+    await turn()
+    expect(groups.map((group) => group.items)).toEqual([[1], [2], [3, 4]])
+    groups[1]!.finish()
+    groups[2]!.finish()
+    expect(await Promise.all([second, ...later])).toEqual(['stored 2', 'stored 3', 'stored 4'])
+  })
 })
 
 describe('WRITE_GROUPS_IN_FLIGHT', () => {
-  it('is 1 on the embedded database and 2 on a server unless set, and needs two more pool connections than groups', () => {
+  it('is 1 on the embedded database and 3 on a server unless set, and needs two more pool connections than groups', () => {
     expect(loadConfig({}).writeGroupsInFlight).toBe(1)
-    expect(loadConfig({ DATABASE_URL: 'postgres://db/telemetry' }).writeGroupsInFlight).toBe(2)
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/telemetry' }).writeGroupsInFlight).toBe(3)
     expect(loadConfig({ WRITE_GROUPS_IN_FLIGHT: '4' }).writeGroupsInFlight).toBe(4)
     expect(() => loadConfig({ WRITE_GROUPS_IN_FLIGHT: '7' })).toThrow(new ConfigError('WRITE_GROUPS_IN_FLIGHT (7) needs DB_POOL_SIZE of at least 9, not 8'))
     expect(() => loadConfig({ WRITE_GROUPS_IN_FLIGHT: '0' })).toThrow(ConfigError)

@@ -92,12 +92,14 @@ export interface Upload {
   batch: SampleBatch
 }
 
-// WRITE_GROUPS_IN_FLIGHT (config.ts) groups write at once, and the next one starts as soon as
-// a group has only its COMMIT left: on a server it writes beside that commit on a connection of
-// its own; on the embedded engine (one group in flight, one transaction at a time) its first
-// statement waits in the engine's queue and runs the moment the commit is done, instead of
-// after a round trip through this process. Meanwhile the next group gathers everything that
-// arrives.
+// WRITE_GROUPS_IN_FLIGHT (config.ts) groups write at once. With one (the embedded engine, which
+// runs one transaction at a time), the next group starts as soon as a group has only its COMMIT
+// left: its first statement waits in the engine's queue and runs the moment the commit is done,
+// instead of after a round trip through this process. With more (a server's backends write side
+// by side), a group holds its place until its commit is done: measured against two in flight
+// with the next beside a commit, small uploads went faster and cost the database less per
+// sample (docs/performance.md, "Choices made by measurement"). Meanwhile the next group gathers
+// everything that arrives.
 
 // Each upload of a group that needs savepoints takes a subtransaction; PostgreSQL caches 64
 // subtransaction ids per backend before other sessions' snapshots must look them up on disk.
@@ -123,6 +125,7 @@ export function sampleWriter(pool: Pool, groupsInFlight = 1): GroupCommit<Upload
       maxItemsPerGroup: MAX_UPLOADS_PER_GROUP,
       maxWeightPerGroup: MAX_SAMPLES_PER_GROUP,
       weight: (upload) => upload.batch.count,
+      startBesideCommit: groupsInFlight === 1,
       runGroup: (uploads, committing) => writeGroup(pool, uploads, committing),
     })
     writers.set(pool, writer)
