@@ -16,13 +16,12 @@ interface HeldGroup {
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 /** A queue whose groups wait until the test finishes them; `groups` lists them as they start. */
-function heldQueue(limits: { maxGroupsInFlight?: number; maxItemsPerGroup?: number; maxWeightPerGroup?: number; startBesideCommit?: boolean } = {}) {
+function heldQueue(limits: { maxGroupsInFlight?: number; maxItemsPerGroup?: number; maxWeightPerGroup?: number } = {}) {
   const groups: HeldGroup[] = []
   const queue = createGroupCommit<number, string>({
     maxGroupsInFlight: limits.maxGroupsInFlight ?? 1,
     maxItemsPerGroup: limits.maxItemsPerGroup ?? 100,
     maxWeightPerGroup: limits.maxWeightPerGroup ?? 1_000_000,
-    startBesideCommit: limits.startBesideCommit ?? true,
     weight: (item) => item,
     runGroup: (items, committing) =>
       new Promise((resolve, reject) => {
@@ -117,8 +116,8 @@ describe('group commit queue', () => {
     expect(await Promise.all([third, fourth])).toEqual(['stored 3', 'stored 4'])
   })
 
-  it('without startBesideCommit, keeps counting a group that has only its commit left until it settles', async () => {
-    const { queue, groups } = heldQueue({ maxGroupsInFlight: 2, startBesideCommit: false })
+  it('with more than one group in flight, keeps counting a group that has only its commit left until it settles', async () => {
+    const { queue, groups } = heldQueue({ maxGroupsInFlight: 2 })
     const first = queue.submit(1)
     const second = queue.submit(2)
     const later = [queue.submit(3), queue.submit(4)]

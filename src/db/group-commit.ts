@@ -6,11 +6,11 @@
 //
 // `runGroup` gets the items of one group and settles each one on its own (one bad upload
 // fails alone); when it throws, every item of the group fails with that error. It may call
-// `committing()` once only its commit is left: with `startBesideCommit`, the group then stops
+// `committing()` once only its commit is left. With one group in flight, the group then stops
 // counting as in flight and the next one may start (its work queues behind the commit rather
-// than behind a round trip); without, a group counts until it has settled, so no more than
-// `maxGroupsInFlight` groups are ever in the database. Every item is still settled only when
-// its own group has settled.
+// than behind a round trip, where one transaction runs at a time); with more, a group counts
+// until it has settled, so no more than `maxGroupsInFlight` groups are ever in the database.
+// Every item is still settled only when its own group has settled.
 
 export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown }
 
@@ -21,8 +21,6 @@ export interface GroupCommitOptions<T, R> {
   maxItemsPerGroup: number
   /** At most this much weight (samples) in one group; a single heavier item still goes alone. */
   maxWeightPerGroup: number
-  /** Whether a group that has called `committing()` stops counting as in flight. */
-  startBesideCommit: boolean
   weight(item: T): number
   runGroup(items: T[], committing: () => void): Promise<Array<Settled<R>>>
 }
@@ -39,13 +37,14 @@ export interface GroupCommit<T, R> {
 }
 
 /**
- * const writer = createGroupCommit({ maxGroupsInFlight: 3, maxItemsPerGroup: 48, maxWeightPerGroup: 50_000, startBesideCommit: false,
+ * const writer = createGroupCommit({ maxGroupsInFlight: 3, maxItemsPerGroup: 48, maxWeightPerGroup: 50_000,
  *   weight: (upload) => upload.samples, runGroup: (uploads) => storeInOneTransaction(uploads) })
  * await writer.submit(upload) // after the commit of its group
  */
 export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): GroupCommit<T, R> {
   const queue: Array<Pending<T, R>> = []
   let inFlight = 0
+  const startBesideCommit = options.maxGroupsInFlight === 1
 
   function takeGroup(): Array<Pending<T, R>> {
     const group: Array<Pending<T, R>> = []
@@ -82,7 +81,7 @@ export function createGroupCommit<T, R>(options: GroupCommitOptions<T, R>): Grou
         inFlight--
         startGroups()
       }
-      void run(takeGroup(), options.startBesideCommit ? leave : () => undefined).finally(leave)
+      void run(takeGroup(), startBesideCommit ? leave : () => undefined).finally(leave)
     }
   }
 

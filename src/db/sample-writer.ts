@@ -125,7 +125,6 @@ export function sampleWriter(pool: Pool, groupsInFlight = 1): GroupCommit<Upload
       maxItemsPerGroup: MAX_UPLOADS_PER_GROUP,
       maxWeightPerGroup: MAX_SAMPLES_PER_GROUP,
       weight: (upload) => upload.batch.count,
-      startBesideCommit: groupsInFlight === 1,
       runGroup: (uploads, committing) => writeGroup(pool, uploads, committing),
     })
     writers.set(pool, writer)
